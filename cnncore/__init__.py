@@ -1,0 +1,30 @@
+"""cnncore: compiled reference kernels for convolutional networks.
+
+Functional API (channels-last, Keras conventions; see DESIGN.md):
+convolution forward and backward, max pooling, batch normalization for
+training and inference, dense, ReLU, softmax and cross-entropy.
+"""
+try:
+    from . import _batchnorm, _conv, _pool  # noqa: F401  (the compiled kernels)
+except ImportError as err:  # pragma: no cover - exercised by the build-guard test
+    raise ImportError(
+        "cnncore's compiled extensions are not built, so cnncore cannot be imported "
+        f"({err}). Install the package with `pip install .` (or `pip install -e .` for "
+        "development) from the repository root; this compiles the Cython kernels."
+    ) from err
+
+from ._threads import get_num_threads, set_num_threads
+from .functional import (batch_norm_backward, batch_norm_infer, batch_norm_train, conv2d,
+                         conv2d_backward, conv_output_size, conv_padding, dense, dense_backward,
+                         max_pool2d, max_pool2d_backward, relu, relu_backward, softmax,
+                         softmax_cross_entropy, update_moving_stats)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "conv_output_size", "conv_padding", "conv2d", "conv2d_backward",
+    "max_pool2d", "max_pool2d_backward",
+    "batch_norm_train", "batch_norm_infer", "batch_norm_backward", "update_moving_stats",
+    "dense", "dense_backward", "relu", "relu_backward", "softmax", "softmax_cross_entropy",
+    "get_num_threads", "set_num_threads",
+]

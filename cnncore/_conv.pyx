@@ -1,0 +1,185 @@
+"""Convolution kernels: im2col over tiles of output pixels, then BLAS GEMM.
+
+Prior validation assumed (cnncore.functional checks every argument and
+allocates every output): arrays are C-contiguous, shapes agree, strides and
+dilations are >= 1, output sizes are >= 1.  Paddings are signed: a negative
+padding crops, which the input-gradient path uses.
+
+Layout: x is (N, H, W, C); the kernel is flattened to w (KH*KW*C, O); an
+output pixel p = (b*OH + i)*OW + j has its receptive field copied into row p
+of the column matrix (KH, KW, C order), and y[p, :] = col[p, :] @ w.
+"""
+from cython cimport floating
+from cython.parallel cimport parallel, prange, threadid
+from libc.string cimport memcpy, memset
+from scipy.linalg.cython_blas cimport dgemm, sgemm
+
+
+cdef inline void _gemm(char transa, char transb, int m, int n, int k,
+                       floating alpha, const floating* a, int lda,
+                       const floating* b, int ldb, floating beta,
+                       floating* c, int ldc) noexcept nogil:
+    """Column-major C = alpha * op(A) op(B) + beta * C (row-major callers swap operands)."""
+    if floating is float:
+        sgemm(&transa, &transb, &m, &n, &k, &alpha, <float*> a, &lda,
+              <float*> b, &ldb, &beta, c, &ldc)
+    else:
+        dgemm(&transa, &transb, &m, &n, &k, &alpha, <double*> a, &lda,
+              <double*> b, &ldb, &beta, c, &ldc)
+
+
+cdef void _im2col(const floating* x,         # IN  (N, H, W, C)
+                  floating* col,             # OUT (p1 - p0, KH*KW*C)
+                  Py_ssize_t p0, Py_ssize_t p1,
+                  Py_ssize_t H, Py_ssize_t W, Py_ssize_t C,
+                  Py_ssize_t OH, Py_ssize_t OW, Py_ssize_t KH, Py_ssize_t KW,
+                  Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t dh, Py_ssize_t dw,
+                  Py_ssize_t pt, Py_ssize_t pl) noexcept nogil:
+    """Copy the receptive fields of output pixels p0..p1-1 into rows of col."""
+    cdef Py_ssize_t K = KH * KW * C
+    cdef Py_ssize_t row_len = KW * C
+    cdef size_t item = sizeof(floating)
+    cdef Py_ssize_t p, b, r, i, j, m, n, h, w, h0, w0
+    cdef floating* dst
+    cdef const floating* src
+    for p in range(p0, p1):
+        b = p // (OH * OW)
+        r = p - b * OH * OW
+        i = r // OW
+        j = r - i * OW
+        h0 = i * sh - pt
+        w0 = j * sw - pl
+        for m in range(KH):
+            dst = col + (p - p0) * K + m * row_len
+            h = h0 + m * dh
+            if h < 0 or h >= H:
+                memset(dst, 0, row_len * item)
+                continue
+            src = x + (b * H + h) * W * C
+            if dw == 1 and w0 >= 0 and w0 + KW <= W:
+                memcpy(dst, src + w0 * C, row_len * item)
+                continue
+            for n in range(KW):
+                w = w0 + n * dw
+                if w < 0 or w >= W:
+                    memset(dst + n * C, 0, C * item)
+                else:
+                    memcpy(dst + n * C, src + w * C, C * item)
+
+
+cdef inline void _add_bias(floating* y, const floating* bias,
+                           Py_ssize_t rows, Py_ssize_t O) noexcept nogil:
+    cdef Py_ssize_t r, o
+    for r in range(rows):
+        for o in range(O):
+            y[r * O + o] += bias[o]
+
+
+def im2col(const floating[:, :, :, ::1] x,   # IN  (N, H, W, C)
+           floating[:, ::1] col,             # OUT (N*OH*OW, KH*KW*C)
+           int OH, int OW, int KH, int KW, int sh, int sw, int dh, int dw,
+           int pt, int pl, int nthreads):
+    """Whole column matrix, rows split over threads (for one large GEMM after)."""
+    cdef Py_ssize_t N = x.shape[0], H = x.shape[1], W = x.shape[2], C = x.shape[3]
+    cdef Py_ssize_t P = N * OH * OW
+    cdef Py_ssize_t K = KH * KW * C
+    cdef Py_ssize_t chunk = (P + nthreads - 1) // nthreads
+    cdef Py_ssize_t t, p0, p1
+    cdef const floating* xp = &x[0, 0, 0, 0]
+    cdef floating* cp = &col[0, 0]
+    with nogil:
+        for t in prange(nthreads, num_threads=nthreads, schedule="static"):
+            p0 = t * chunk
+            p1 = min(p0 + chunk, P)
+            if p0 < p1:
+                _im2col(xp, cp + p0 * K, p0, p1, H, W, C, OH, OW, KH, KW,
+                        sh, sw, dh, dw, pt, pl)
+
+
+def forward_tiled(const floating[:, :, :, ::1] x,   # IN  (N, H, W, C)
+                  const floating[:, ::1] w,         # IN  (KH*KW*C, O)
+                  const floating[::1] bias,         # IN  (O,) or empty: no bias
+                  floating[:, :, :, ::1] y,         # OUT (N, OH, OW, O)
+                  floating[:, ::1] work,            # scratch (nthreads, tile*KH*KW*C)
+                  int KH, int KW, int sh, int sw, int dh, int dw, int pt, int pl,
+                  Py_ssize_t tile, int nthreads):
+    """y = conv(x, w) + bias, one tile of output pixels per step, tiles over threads.
+
+    BLAS must be single-threaded while this runs (the caller sees to it).
+    """
+    cdef Py_ssize_t N = x.shape[0], H = x.shape[1], W = x.shape[2], C = x.shape[3]
+    cdef Py_ssize_t OH = y.shape[1], OW = y.shape[2], O = y.shape[3]
+    cdef Py_ssize_t K = KH * KW * C
+    cdef Py_ssize_t P = N * OH * OW
+    cdef Py_ssize_t ntiles = (P + tile - 1) // tile
+    cdef bint has_bias = bias.shape[0] > 0
+    cdef Py_ssize_t t, p0, p1
+    cdef int tid
+    cdef floating* colp
+    cdef const floating* xp = &x[0, 0, 0, 0]
+    cdef const floating* wp = &w[0, 0]
+    cdef floating* yp = &y[0, 0, 0, 0]
+    cdef floating* workp = &work[0, 0]
+    cdef Py_ssize_t ws = work.shape[1]
+    cdef const floating* bp = &bias[0] if has_bias else NULL
+    with nogil, parallel(num_threads=nthreads):
+        tid = threadid()
+        colp = workp + tid * ws
+        for t in prange(ntiles, schedule="static"):
+            p0 = t * tile
+            p1 = min(p0 + tile, P)
+            _im2col(xp, colp, p0, p1, H, W, C, OH, OW, KH, KW, sh, sw, dh, dw, pt, pl)
+            _gemm(c'N', c'N', <int> O, <int> (p1 - p0), <int> K, <floating> 1.0,
+                  wp, <int> O, colp, <int> K, <floating> 0.0, yp + p0 * O, <int> O)
+            if has_bias:
+                _add_bias(yp + p0 * O, bp, p1 - p0, O)
+
+
+def dkernel_tiled(const floating[:, :, :, ::1] x,    # IN  (N, H, W, C)
+                  const floating[:, :, :, ::1] dy,   # IN  (N, OH, OW, O)
+                  floating[:, :, ::1] dw_parts,      # OUT (nthreads, KH*KW*C, O), zeroed
+                  floating[:, ::1] work,             # scratch (nthreads, tile*KH*KW*C)
+                  int KH, int KW, int sh, int sw, int dh, int dw, int pt, int pl,
+                  Py_ssize_t tile, int nthreads):
+    """dw_parts[t] = sum over the tiles thread t ran of col_tile.T @ dy_tile.
+
+    The caller sums the per-thread parts.  BLAS must be single-threaded.
+    """
+    cdef Py_ssize_t N = x.shape[0], H = x.shape[1], W = x.shape[2], C = x.shape[3]
+    cdef Py_ssize_t OH = dy.shape[1], OW = dy.shape[2], O = dy.shape[3]
+    cdef Py_ssize_t K = KH * KW * C
+    cdef Py_ssize_t P = N * OH * OW
+    cdef Py_ssize_t ntiles = (P + tile - 1) // tile
+    cdef Py_ssize_t t, p0, p1
+    cdef int tid
+    cdef floating* colp
+    cdef floating* partp
+    cdef const floating* xp = &x[0, 0, 0, 0]
+    cdef const floating* dyp = &dy[0, 0, 0, 0]
+    cdef floating* workp = &work[0, 0]
+    cdef floating* dwp = &dw_parts[0, 0, 0]
+    cdef Py_ssize_t ws = work.shape[1]
+    with nogil, parallel(num_threads=nthreads):
+        tid = threadid()
+        colp = workp + tid * ws
+        partp = dwp + tid * K * O
+        for t in prange(ntiles, schedule="static"):
+            p0 = t * tile
+            p1 = min(p0 + tile, P)
+            _im2col(xp, colp, p0, p1, H, W, C, OH, OW, KH, KW, sh, sw, dh, dw, pt, pl)
+            # row-major dW (K, O) += col.T (K, p) @ dy (p, O)
+            _gemm(c'N', c'T', <int> O, <int> K, <int> (p1 - p0), <floating> 1.0,
+                  dyp + p0 * O, <int> O, colp, <int> K, <floating> 1.0, partp, <int> O)
+
+
+def dilate_rows_cols(const floating[:, :, :, ::1] dy,   # IN  (N, OH, OW, O)
+                     floating[:, :, :, ::1] out,        # OUT (N, (OH-1)*sh+1, (OW-1)*sw+1, O), zeroed
+                     int sh, int sw):
+    """Scatter dy into every sh-th row and sw-th column of a zeroed array."""
+    cdef Py_ssize_t N = dy.shape[0], OH = dy.shape[1], OW = dy.shape[2], O = dy.shape[3]
+    cdef Py_ssize_t b, i, j
+    with nogil:
+        for b in range(N):
+            for i in range(OH):
+                for j in range(OW):
+                    memcpy(&out[b, i * sh, j * sw, 0], &dy[b, i, j, 0], O * sizeof(floating))
