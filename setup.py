@@ -82,7 +82,8 @@ extensions = [
 ]
 
 setup(
+    # generated C lives under build/, apart for the two builds, never beside the .pyx
     ext_modules=cythonize(extensions, compiler_directives=DIRECTIVES,
-                          compile_time_env={"CNNCORE_DEBUG": DEBUG}),
+                          build_dir="build/cython-debug" if DEBUG else "build/cython"),
     cmdclass={"build_ext": BuildExt},
 )

@@ -110,7 +110,7 @@ def _conv_forward(x, kernel, bias, stride, dilation, pt, pl, OH, OW):
         return y
     K = KH * KW * C
     bias_arr = np.empty(0, dtype=dtype) if bias is None else bias
-    if K == 0:
+    if x.size == 0:  # only padding under the kernel (e.g. a zero-width image, padded)
         y[...] = 0 if bias is None else bias
         return y
     w2d = kernel.reshape(K, O)
@@ -145,7 +145,7 @@ def _conv_dkernel(x, dy, KH, KW, stride, dilation, pt, pl):
     dtype = x.dtype
     K = KH * KW * C
     P = N * OH * OW
-    if P == 0 or K == 0 or O == 0:
+    if x.size == 0 or dy.size == 0:
         return np.zeros((KH, KW, C, O), dtype=dtype)
     nt = get_num_threads()
     if P * K * dtype.itemsize <= BIG_GEMM_BYTES:
@@ -186,6 +186,9 @@ def _conv_args(func, x, kernel, stride, padding, dilation):
     check_ndim(x, 4, "x", func, "(N, H, W, C)")
     kernel = as_float_array(kernel, "kernel", func, dtype=x.dtype)
     check_ndim(kernel, 4, "kernel", func, "(KH, KW, C_in, C_out)")
+    if kernel.shape[0] < 1 or kernel.shape[1] < 1:
+        _fail(func, "`kernel` must have at least one row and one column",
+              f"kernel.shape={kernel.shape}")
     if kernel.shape[2] != x.shape[3]:
         _fail(func, f"`kernel` input channels (C_in={kernel.shape[2]}) must match the channels "
               f"of `x` (C={x.shape[3]})", f"x.shape={x.shape}, kernel.shape={kernel.shape}")
