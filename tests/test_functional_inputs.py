@@ -269,3 +269,20 @@ def test_empty_batch_statistics_are_empty_output_or_clear_error():
         assert "logits" in str(err)
     else:
         assert np.ndim(loss) == 0 and dlogits.shape == (0, 4)
+
+
+# ----------------------------------------------------------------- zero channels
+
+@pytest.mark.parametrize("C, O", [(0, 2), (3, 0), (0, 0)], ids=["C_in=0", "C_out=0", "both=0"])
+def test_zero_channels_forward_and_backward_match_reference(C, O):
+    """Zero-sized channel axes are legal shapes: the forward accepts them, so
+    the backward must too (sums over nothing are zeros; y is just the bias)."""
+    x, kernel, bias = np.ones((2, 4, 4, C)), np.ones((3, 3, C, O)), np.arange(O, dtype=float)
+    y = cn().conv2d(x, kernel, bias, padding="same")
+    np.testing.assert_array_equal(y, ref.conv2d(x, kernel, bias, padding="same"))
+    dy = np.ones(y.shape)
+    got = cn().conv2d_backward(dy, x, kernel, padding="same")
+    want = ref.conv2d_backward(dy, x, kernel, padding="same")
+    for g, w, name in zip(got, want, ("dx", "dkernel", "dbias")):
+        assert g.shape == w.shape, name
+        np.testing.assert_array_equal(g, w, err_msg=name)
