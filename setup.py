@@ -75,7 +75,8 @@ extensions = [
     Extension(
         f"cnncore.{name}",
         [f"cnncore/{name}.pyx"],
-        include_dirs=[numpy.get_include()],
+        depends=["cnncore/_direct.h"],
+        include_dirs=[numpy.get_include(), "cnncore"],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_2_0_API_VERSION")],
     )
     for name in MODULES

@@ -183,3 +183,82 @@ def dilate_rows_cols(const floating[:, :, :, ::1] dy,   # IN  (N, OH, OW, O)
             for i in range(OH):
                 for j in range(OW):
                     memcpy(&out[b, i * sh, j * sw, 0], &dy[b, i, j, 0], O * sizeof(floating))
+
+
+# ---------------------------------------------------------------------------
+# Direct float32 path: register-blocked AVX-512 micro-kernel (see _direct.h)
+
+cdef extern from "_direct.h" nogil:
+    int cnncore_has_avx512()
+    void cnncore_direct_block(const float* x, Py_ssize_t Hp, Py_ssize_t Wp, Py_ssize_t C,
+                              Py_ssize_t OH, Py_ssize_t OW, Py_ssize_t sh, Py_ssize_t sw,
+                              const Py_ssize_t* off, int ntaps, const float* w,
+                              const float* bias, float* y, Py_ssize_t ldy,
+                              Py_ssize_t p0, Py_ssize_t p1)
+    int CNNCORE_ROWS
+    int CNNCORE_COLS
+
+
+DIRECT_COLS = CNNCORE_COLS
+
+
+def has_direct():
+    """True when this CPU runs the AVX-512 direct convolution."""
+    return bool(cnncore_has_avx512())
+
+
+def pad_into(const floating[:, :, :, ::1] x,   # IN  (N, H, W, C)
+             floating[:, :, :, ::1] out,       # OUT (N, pt + H + pb, pl + W + pr, C)
+             int pt, int pl, int nthreads):
+    """out = x with zero borders (pt rows on top, pl columns on the left, the rest after)."""
+    cdef Py_ssize_t N = x.shape[0], H = x.shape[1], W = x.shape[2], C = x.shape[3]
+    cdef Py_ssize_t Hp = out.shape[1], Wp = out.shape[2]
+    cdef Py_ssize_t row, b, h
+    cdef size_t item = sizeof(floating)
+    cdef floating* dst
+    cdef floating* outp = &out[0, 0, 0, 0]
+    cdef const floating* xp = &x[0, 0, 0, 0]
+    with nogil:
+        for row in prange(N * Hp, num_threads=nthreads, schedule="static"):
+            b = row // Hp
+            h = row - b * Hp - pt
+            dst = outp + row * Wp * C
+            if h < 0 or h >= H:
+                memset(dst, 0, Wp * C * item)
+            else:
+                memset(dst, 0, pl * C * item)
+                memcpy(dst + pl * C, xp + (b * H + h) * W * C, W * C * item)
+                memset(dst + (pl + W) * C, 0, (Wp - pl - W) * C * item)
+
+
+def direct_forward(const float[:, :, :, ::1] xp,     # IN  padded input (N, Hp, Wp, C)
+                   const float[:, :, ::1] wpack,     # IN  (O / 64, KH*KW*C, 64)
+                   const float[::1] bias,            # IN  (O,) or empty: no bias
+                   const Py_ssize_t[::1] off,        # IN  (KH*KW,) tap offsets into xp
+                   float[:, :, :, ::1] y,            # OUT (N, OH, OW, O)
+                   int sh, int sw, int nthreads):
+    """y = conv(xp, w) + bias; tasks are (64-channel block, pixel chunk) pairs."""
+    cdef Py_ssize_t Hp = xp.shape[1], Wp = xp.shape[2], C = xp.shape[3]
+    cdef Py_ssize_t OH = y.shape[1], OW = y.shape[2], O = y.shape[3]
+    cdef Py_ssize_t P = y.shape[0] * OH * OW
+    cdef Py_ssize_t nblocks = wpack.shape[0]
+    cdef Py_ssize_t rows = CNNCORE_ROWS
+    cdef Py_ssize_t chunk = ((P + rows - 1) // rows + nthreads - 1) // nthreads * rows
+    cdef Py_ssize_t task, ob, p0, p1
+    cdef int ntaps = <int> off.shape[0]
+    cdef bint has_bias = bias.shape[0] > 0
+    cdef const float* xptr = &xp[0, 0, 0, 0]
+    cdef const float* wptr = &wpack[0, 0, 0]
+    cdef const float* bptr = &bias[0] if has_bias else NULL
+    cdef float* yptr = &y[0, 0, 0, 0]
+    cdef Py_ssize_t wstride = wpack.shape[1] * wpack.shape[2]
+    with nogil:
+        for task in prange(nblocks * nthreads, num_threads=nthreads, schedule="static"):
+            ob = task // nthreads
+            p0 = (task - ob * nthreads) * chunk
+            p1 = min(p0 + chunk, P)
+            if p0 < p1:
+                cnncore_direct_block(xptr, Hp, Wp, C, OH, OW, sh, sw, &off[0], ntaps,
+                                     wptr + ob * wstride,
+                                     bptr + ob * CNNCORE_COLS if has_bias else NULL,
+                                     yptr + ob * CNNCORE_COLS, O, p0, p1)

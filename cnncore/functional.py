@@ -66,15 +66,18 @@ def conv_padding(size, kernel_size, stride=1, padding="valid", dilation=1):
 _scratch_local = threading.local()
 
 
-def _scratch(shape, dtype):
-    """A C-contiguous uninitialised array of ``shape`` backed by a reused buffer."""
+def _scratch(shape, dtype, slot="col"):
+    """A C-contiguous uninitialised array of ``shape`` backed by a reused buffer.
+
+    Arrays of different ``slot`` names may be used at the same time.
+    """
     dtype = np.dtype(dtype)
     size = int(np.prod(shape))
     buffers = _scratch_local.__dict__.setdefault("buffers", {})
-    buf = buffers.get(dtype)
+    buf = buffers.get((slot, dtype))
     if buf is None or buf.size < size:
         buf = np.empty(max(size, 1), dtype=dtype)
-        buffers[dtype] = buf
+        buffers[(slot, dtype)] = buf
     return buf[:size].reshape(shape)
 
 
@@ -82,6 +85,10 @@ def _scratch(shape, dtype):
 # matrix, one im2col and a single multi-threaded GEMM; above it, tiles of about
 # TILE_BYTES of column matrix, each thread running im2col + single-threaded GEMM.
 BIG_GEMM_BYTES = 32 << 20
+# float32 convolutions with C_out a multiple of 64 run on a register-blocked
+# AVX-512 micro-kernel where the CPU has it (no column matrix at all).
+USE_DIRECT = _conv.has_direct()
+DIRECT_MIN_CHANNELS = 16    # below: im2col rows feed the micro-kernel
 TILE_BYTES = 1 << 20
 
 
@@ -113,10 +120,13 @@ def _conv_forward(x, kernel, bias, stride, dilation, pt, pl, OH, OW):
     if x.size == 0:  # only padding under the kernel (e.g. a zero-width image, padded)
         y[...] = 0 if bias is None else bias
         return y
+    nt = get_num_threads()
+    if USE_DIRECT and dtype == np.float32 and O % _conv.DIRECT_COLS == 0 and pt >= 0 and pl >= 0:
+        _conv_direct(x, kernel, bias_arr, y, stride, dilation, pt, pl, nt)
+        return y
     w2d = kernel.reshape(K, O)
     P = N * OH * OW
     y2d = y.reshape(P, O)
-    nt = get_num_threads()
     pointwise = (KH == KW == 1 and stride == (1, 1) and pt == pl == 0 and (OH, OW) == (H, W))
     if pointwise or P * K * dtype.itemsize <= BIG_GEMM_BYTES:
         if pointwise:
@@ -136,6 +146,41 @@ def _conv_forward(x, kernel, bias, stride, dilation, pt, pl, OH, OW):
         _conv.forward_tiled(x, w2d, bias_arr, y, work, KH, KW, stride[0], stride[1],
                             dilation[0], dilation[1], pt, pl, tile, nt)
     return y
+
+
+def _conv_direct(x, kernel, bias, y, stride, dilation, pt, pl, nthreads):
+    """float32 convolution on the AVX-512 micro-kernel (pt, pl >= 0, C_out % 64 == 0).
+
+    The micro-kernel reads receptive fields straight from the zero-padded
+    input, one run of C channels per kernel tap; with few channels (the
+    first layer of a network) it reads rows of an im2col matrix instead,
+    one run of KH*KW*C values per output pixel.
+    """
+    N, H, W, C = x.shape
+    KH, KW, _, O = kernel.shape
+    _, OH, OW, _ = y.shape
+    (sh, sw), (dh, dw) = stride, dilation
+    if C < DIRECT_MIN_CHANNELS:
+        src = _scratch((N, OH, OW, KH * KW * C), x.dtype, "padded")
+        _conv.im2col(x, src.reshape(-1, KH * KW * C), OH, OW, KH, KW, sh, sw, dh, dw,
+                     pt, pl, nthreads)
+        off = np.zeros(1, dtype=np.intp)
+        sh = sw = 1
+    else:
+        pb = max((OH - 1) * sh + (KH - 1) * dh + 1 - pt - H, 0)
+        pr = max((OW - 1) * sw + (KW - 1) * dw + 1 - pl - W, 0)
+        if pt or pb or pl or pr:
+            src = _scratch((N, pt + H + pb, pl + W + pr, C), x.dtype, "padded")
+            _conv.pad_into(x, src, pt, pl, nthreads)
+        else:
+            src = x
+        Wp = src.shape[2]
+        off = np.array([(m * dh * Wp + n * dw) * C for m in range(KH) for n in range(KW)],
+                       dtype=np.intp)
+    cols = _conv.DIRECT_COLS
+    wpack = _scratch((O // cols, KH * KW * C, cols), x.dtype, "packed")
+    wpack[...] = kernel.reshape(KH * KW * C, O // cols, cols).transpose(1, 0, 2)
+    _conv.direct_forward(src, wpack, bias, off, y, sh, sw, nthreads)
 
 
 def _conv_dkernel(x, dy, KH, KW, stride, dilation, pt, pl):

@@ -1,0 +1,230 @@
+"""cnncore's kernels side by side with PyTorch CPU and a plain NumPy im2col.
+
+Every distinct convolution shape of VGG-19 at 224x224 (3x3, SAME, stride 1),
+forward and forward+backward, batch 1 and 8, at 1 and 2 threads; batch norm
+training and inference on large channels-last activations.  The contenders
+run interleaved in the same process, each timing is the median of several
+runs, and ratios are throughput ratios (higher is better for cnncore).
+
+    pip install -e ".[bench]"        # torch==2.13.0, CPU build
+    python benchmarks/bench_core.py --markdown > /tmp/results.md
+
+Run it alone on the machine: anything else busy on the cores skews ratios.
+"""
+import argparse
+import math
+import platform
+import statistics
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as TF
+from numpy.lib.stride_tricks import sliding_window_view
+from threadpoolctl import threadpool_info, threadpool_limits
+
+import cnncore
+
+# (input side, C_in, C_out): the distinct 3x3 convolutions of VGG-19 at 224x224
+VGG19_CONVS = [(224, 3, 64), (224, 64, 64), (112, 64, 128), (112, 128, 128), (56, 128, 256),
+               (56, 256, 256), (28, 256, 512), (28, 512, 512), (14, 512, 512)]
+BN_SHAPES = [(8, 112, 112, 64), (8, 56, 56, 256), (64, 4096)]
+
+
+def median_time(fn, reps):
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def interleaved(fns, reps):
+    """Median seconds of each callable, running them in turn rep after rep."""
+    for fn in fns.values():  # warm up: workspaces, thread pools, first-touch pages
+        fn()
+    times = {name: [] for name in fns}
+    for _ in range(reps):
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t0)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+# --- NumPy im2col baseline ---------------------------------------------------
+
+def np_conv_same(x, k):
+    kh, kw = k.shape[:2]
+    xp = np.pad(x, ((0, 0), (kh // 2, kh // 2), (kw // 2, kw // 2), (0, 0)))
+    cols = sliding_window_view(xp, (kh, kw), axis=(1, 2))       # N, H, W, C, kh, kw
+    cols = cols.transpose(0, 1, 2, 4, 5, 3).reshape(-1, kh * kw * x.shape[3])
+    return (cols @ k.reshape(-1, k.shape[3])).reshape(x.shape[:3] + (k.shape[3],))
+
+
+def np_conv_same_backward(dy, x, k):
+    kh, kw = k.shape[:2]
+    xp = np.pad(x, ((0, 0), (kh // 2, kh // 2), (kw // 2, kw // 2), (0, 0)))
+    cols = sliding_window_view(xp, (kh, kw), axis=(1, 2))
+    cols = cols.transpose(0, 1, 2, 4, 5, 3).reshape(-1, kh * kw * x.shape[3])
+    dk = (cols.T @ dy.reshape(-1, dy.shape[3])).reshape(k.shape)
+    dx = np_conv_same(dy, np.ascontiguousarray(k[::-1, ::-1].transpose(0, 1, 3, 2)))
+    return dx, dk
+
+
+# --- the comparisons ----------------------------------------------------------
+
+def conv_cases(batch, threads, reps, backward):
+    rows = []
+    for side, cin, cout in VGG19_CONVS:
+        rng = np.random.default_rng(0)
+        x = rng.standard_normal((batch, side, side, cin), dtype=np.float32)
+        k = (rng.standard_normal((3, 3, cin, cout), dtype=np.float32) / math.sqrt(9 * cin))
+        b = np.zeros(cout, np.float32)
+        dy = rng.standard_normal((batch, side, side, cout), dtype=np.float32)
+        tx = torch.from_numpy(x).permute(0, 3, 1, 2)          # NCHW view of NHWC memory
+        tk = torch.from_numpy(np.ascontiguousarray(k.transpose(3, 2, 0, 1))).contiguous(
+            memory_format=torch.channels_last)
+        tb = torch.from_numpy(b)
+        tdy = torch.from_numpy(dy).permute(0, 3, 1, 2)
+        assert tx.is_contiguous(memory_format=torch.channels_last)
+        flops = 2.0 * batch * side * side * cout * 9 * cin * (3 if backward else 1)
+
+        if backward:
+            def ours():
+                cnncore.conv2d(x, k, b, padding="same")
+                cnncore.conv2d_backward(dy, x, k, padding="same")
+
+            def theirs():
+                xr = tx.detach().requires_grad_(True)
+                kr = tk.detach().requires_grad_(True)
+                y = TF.conv2d(xr, kr, tb, padding=1)
+                y.backward(tdy)
+
+            def numpy():
+                np_conv_same(x, k)
+                np_conv_same_backward(dy, x, k)
+        else:
+            def ours():
+                cnncore.conv2d(x, k, b, padding="same")
+
+            def theirs():
+                with torch.no_grad():
+                    TF.conv2d(tx, tk, tb, padding=1)
+
+            def numpy():
+                np_conv_same(x, k) + b
+
+        with threadpool_limits(threads):
+            t = interleaved({"cnncore": ours, "torch": theirs, "numpy": numpy}, reps)
+        rows.append(((side, cin, cout), {n: flops / s / 1e9 for n, s in t.items()}))
+    return rows
+
+
+def bn_cases(threads, reps):
+    rows = []
+    for shape in BN_SHAPES:
+        rng = np.random.default_rng(0)
+        x = rng.standard_normal(shape, dtype=np.float32)
+        c = shape[-1]
+        g, b = np.ones(c, np.float32), np.zeros(c, np.float32)
+        mm, mv = np.zeros(c, np.float32), np.ones(c, np.float32)
+        if len(shape) == 4:
+            tx = torch.from_numpy(x).permute(0, 3, 1, 2)
+        else:
+            tx = torch.from_numpy(x)
+        tg, tb = torch.from_numpy(g), torch.from_numpy(b)
+        tm, tv = torch.from_numpy(mm.copy()), torch.from_numpy(mv.copy())
+        gbytes = 2 * x.nbytes / 1e9  # one read and one write of the activation
+        for mode in ("train", "infer"):
+            if mode == "train":
+                def ours():
+                    cnncore.batch_norm_train(x, g, b)
+
+                def theirs():
+                    with torch.no_grad():
+                        TF.batch_norm(tx, None, None, tg, tb, training=True, eps=1e-3)
+
+                def numpy():
+                    axes = tuple(range(x.ndim - 1))
+                    m = x.mean(axes)
+                    v = x.var(axes)
+                    (x - m) / np.sqrt(v + 1e-3) * g + b
+            else:
+                def ours():
+                    cnncore.batch_norm_infer(x, g, b, mm, mv)
+
+                def theirs():
+                    with torch.no_grad():
+                        TF.batch_norm(tx, tm, tv, tg, tb, training=False, eps=1e-3)
+
+                def numpy():
+                    (x - mm) / np.sqrt(mv + 1e-3) * g + b
+
+            with threadpool_limits(threads):
+                t = interleaved({"cnncore": ours, "torch": theirs, "numpy": numpy}, reps)
+            rows.append(((mode,) + shape, {n: gbytes / s for n, s in t.items()}))
+    return rows
+
+
+def geomean(values):
+    return math.exp(sum(math.log(v) for v in values) / len(values))
+
+
+def report(title, unit, rows, out):
+    out.append(f"\n### {title}\n")
+    out.append(f"| shape | cnncore {unit} | PyTorch {unit} | NumPy {unit} | cnncore / PyTorch | cnncore / NumPy |")
+    out.append("|---|---:|---:|---:|---:|---:|")
+    for shape, r in rows:
+        out.append(f"| {shape} | {r['cnncore']:.1f} | {r['torch']:.1f} | {r['numpy']:.1f} | "
+                   f"{r['cnncore'] / r['torch']:.2f} | {r['cnncore'] / r['numpy']:.2f} |")
+    gm_t = geomean([r["cnncore"] / r["torch"] for _, r in rows])
+    gm_n = geomean([r["cnncore"] / r["numpy"] for _, r in rows])
+    out.append(f"| **geometric mean** | | | | **{gm_t:.2f}** | **{gm_n:.2f}** |")
+    return gm_t
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--batches", type=int, nargs="+", default=[1, 8])
+    parser.add_argument("--only", choices=["conv", "bn"], default=None)
+    parser.add_argument("--markdown", action="store_true", help="(tables are markdown anyway)")
+    args = parser.parse_args()
+
+    blas = [f"{i['internal_api']} {i['version']} ({i.get('architecture')})" for i in threadpool_info()]
+    out = [f"Machine: {platform.processor() or platform.machine()}, "
+           f"{len(__import__('os').sched_getaffinity(0))} cores; Python {platform.python_version()}, "
+           f"NumPy {np.__version__}, PyTorch {torch.__version__}, cnncore {cnncore.__version__}; "
+           f"BLAS: {', '.join(sorted(set(blas)))}; {args.reps} interleaved runs, median."]
+    summary = []
+    for threads in args.threads:
+        torch.set_num_threads(threads)
+        cnncore.set_num_threads(threads)
+        if args.only in (None, "conv"):
+            for batch in args.batches:
+                for backward in (False, True):
+                    what = "forward+backward" if backward else "forward"
+                    title = f"conv2d {what}, batch {batch}, {threads} thread(s), float32, GFLOP/s"
+                    gm = report(title, "GFLOP/s", conv_cases(batch, threads, args.reps, backward), out)
+                    summary.append((f"conv2d {what}", batch, threads, gm))
+                    print("\n".join(out[-(len(VGG19_CONVS) + 4):]), flush=True)
+        if args.only in (None, "bn"):
+            title = f"batch norm, {threads} thread(s), float32, GB/s (one read + one write)"
+            rows = bn_cases(threads, args.reps)
+            report(title, "GB/s", rows, out)
+            for mode in ("train", "infer"):
+                gm = geomean([r["cnncore"] / r["torch"] for s, r in rows if s[0] == mode])
+                summary.append((f"batch norm {mode}", "-", threads, gm))
+            print("\n".join(out[-(len(rows) + 4):]), flush=True)
+    out.append("\n### Summary: cnncore / PyTorch throughput, geometric mean over shapes\n")
+    out.append("| what | batch | threads | ratio |")
+    out.append("|---|---|---|---:|")
+    out += [f"| {w} | {b} | {t} | {g:.2f} |" for w, b, t, g in summary]
+    print("\n".join(out))
+
+
+if __name__ == "__main__":
+    main()
