@@ -1,0 +1,642 @@
+"""The checks: generated cases, expected results from cnncore, and diagnostics.
+
+Imported only inside the grading worker (a clean interpreter), never in the
+student's kernel.  Each check knows how to
+
+* make its cases from a seed (shapes, odd sizes, non-square kernels, strides,
+  SAME/VALID, float32/float64, dense and convolutional batch norm),
+* compute the expected outputs with the compiled functional API of cnncore,
+* judge what the student's function returned, and when it is wrong, say how:
+  the expected against the received shape, the largest error and where, and
+  for the typical mistakes of the course (a flipped kernel, SAME padding on
+  the wrong side, swapped strides, unbiased variance, ...) what the output
+  matches instead.  The messages describe the mistake, never the reference
+  code.
+"""
+import numpy as np
+
+import cnncore
+
+F32, F64 = np.float32, np.float64
+FORBIDDEN_LIBS = ("cnncore", "torch", "tensorflow", "jax", "keras", "scipy.signal", "scipy.ndimage")
+
+
+# --------------------------------------------------------------------------
+# cases
+# --------------------------------------------------------------------------
+
+def _encode(v):
+    if isinstance(v, tuple):
+        return {"tuple": [_encode(e) for e in v]}
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    if isinstance(v, (np.floating,)):
+        return float(v)
+    return v
+
+
+def _fmt(v):
+    if isinstance(v, np.ndarray):
+        return f"{tuple(v.shape)} {v.dtype}"
+    return repr(v)
+
+
+class Case:
+    """One call of the student's function: positional arguments and keywords."""
+
+    def __init__(self, args, kwargs=None, dtype=None, **extra):
+        self.args = list(args)            # [(name, value)], arrays or plain values
+        self.kwargs = dict(kwargs or {})
+        self.dtype = dtype
+        self.arrays = {n: v for n, v in self.args if isinstance(v, np.ndarray)}
+        self.extra = extra
+        self.expected = None
+
+    def wire(self):
+        args = []
+        for n, v in self.args:
+            args.append({"array": n} if isinstance(v, np.ndarray) else {"value": _encode(v)})
+        return {"arrays": list(self.arrays), "args": args,
+                "kwargs": {k: _encode(v) for k, v in self.kwargs.items()}}
+
+    def label(self, function):
+        parts = [f"{n} {_fmt(v)}" if isinstance(v, np.ndarray) else repr(v) for n, v in self.args]
+        parts += [f"{k}={v!r}" for k, v in self.kwargs.items()]
+        return f"{function}({', '.join(parts)})"
+
+
+class Check:
+    function = None
+    n_outputs = None          # None: returns one value; k: returns a tuple of k
+    output_names = ("output",)
+    forbidden = FORBIDDEN_LIBS
+
+    def make_cases(self, seed):
+        rng = np.random.default_rng([seed, sum(map(ord, self.function))])
+        cases = self.cases(rng)
+        for c in cases:
+            c.expected = self.expected(c)
+        return cases
+
+    def cases(self, rng):
+        raise NotImplementedError
+
+    def expected(self, case):
+        raise NotImplementedError
+
+    def judge(self, case, got):
+        """got: list of float64 arrays (or problem strings), with dtypes.  -> message or None."""
+        msgs = []
+        for name, exp, (g, dt) in zip(self.output_names, case.expected, got):
+            m = compare(name, exp, g, dt, case.dtype)
+            if m:
+                hint = self.diagnose(case, name, exp, g) if isinstance(g, np.ndarray) else None
+                msgs.append(m + (f" -- {hint}" if hint else ""))
+        return "; ".join(msgs) or None
+
+    def diagnose(self, case, name, expected, got):
+        return None
+
+
+# --------------------------------------------------------------------------
+# comparing
+# --------------------------------------------------------------------------
+
+def tolerance(dtype):
+    return (2e-3, 2e-4) if dtype == F32 else (1e-6, 1e-8)
+
+
+def close(expected, got, dtype):
+    expected = np.asarray(expected, dtype=F64)
+    if not isinstance(got, np.ndarray) or got.shape != expected.shape:
+        return False
+    rtol, atol = tolerance(dtype)
+    scale = 1.0 + (float(np.max(np.abs(expected))) if expected.size else 0.0)
+    return bool(np.allclose(got, expected, rtol=rtol, atol=atol * scale, equal_nan=False))
+
+
+def compare(name, expected, got, got_dtype, dtype):
+    if isinstance(got, str):
+        return f"{name}: {got}"
+    expected_arr = np.asarray(expected)
+    if got.shape != expected_arr.shape:
+        return f"{name}: expected shape {tuple(expected_arr.shape)}, got {tuple(got.shape)}"
+    if dtype is not None and got_dtype is not None and np.dtype(got_dtype) != np.dtype(dtype):
+        return (f"{name}: expected dtype {np.dtype(dtype).name} (the input's dtype), "
+                f"got {got_dtype}")
+    if not np.all(np.isfinite(got)) and np.all(np.isfinite(expected_arr)):
+        bad = np.argwhere(~np.isfinite(got))[0]
+        return f"{name}: contains NaN or inf (first at index {tuple(int(i) for i in bad)})"
+    if close(expected_arr, got, dtype):
+        return None
+    err = np.abs(got - expected_arr)
+    idx = np.unravel_index(int(np.argmax(err)), err.shape) if err.ndim else ()
+    return (f"{name}: values differ, max error {float(err[idx]):.3g} at index "
+            f"{tuple(int(i) for i in idx)} (expected {float(expected_arr[idx]):.6g}, got {float(got[idx]):.6g})")
+
+
+# --------------------------------------------------------------------------
+# judging all cases
+# --------------------------------------------------------------------------
+
+MAX_SHOWN = 6
+
+
+def judge_all(chk, cases, results, arrays):
+    fn = chk.function
+    lines, failures = [], []
+    passed = 0
+    notes = set()
+    forbidden = [r.get("message") for r in results if r.get("status") == "forbidden"]
+    if forbidden:
+        return {
+            "fraction": 0.0,
+            "lines": [
+                f"{fn}: no credit. Your function calls {forbidden[0]}.",
+                f"This exercise asks you to implement {fn} yourself with NumPy; a function that "
+                "hands the work to cnncore, torch, scipy.signal/ndimage or another library "
+                "earns no points, even when its output is right.",
+            ],
+        }
+    if len(results) != len(cases):
+        return {"fraction": 0.0, "lines": [f"{fn}: the grader received an incomplete set of results."]}
+    for i, (case, res) in enumerate(zip(cases, results)):
+        status = res.get("status")
+        msg = None
+        if res.get("warnings"):
+            notes.add("warnings: " + res["warnings"][0])
+        if res.get("printed"):
+            notes.add("printed")
+        if status == "skipped":
+            msg = res.get("message", "not run")
+        elif status == "timeout":
+            msg = res.get("message", "ran out of time")
+        elif status == "error":
+            msg = "raised " + res.get("message", "an error")
+        elif status == "bad_return":
+            msg = res.get("message", "returned something unexpected")
+        elif status == "ok":
+            outs = res.get("outputs", [])
+            got = []
+            for j, o in enumerate(outs):
+                if "problem" in o:
+                    got.append((o["problem"], None))
+                else:
+                    a = arrays.get(f"{i}/out{j}")
+                    got.append((a if a is not None else "missing", o.get("dtype")))
+            expected_n = chk.n_outputs or 1
+            if len(got) != expected_n:
+                msg = f"returned {len(got)} outputs, expected {expected_n}"
+            else:
+                msg = chk.judge(case, got)
+            if msg is None:
+                msg = _mutation_message(case, arrays, i, res)
+        else:
+            msg = "no result"
+        if msg is None:
+            passed += 1
+        else:
+            failures.append((i, case, msg))
+    total = len(cases)
+    lines.append(f"{fn}: {passed} of {total} generated cases passed.")
+    for i, case, msg in failures[:MAX_SHOWN]:
+        lines.append(f"  case {i + 1}: {case.label(fn)}")
+        lines.append(f"      {msg}")
+    if len(failures) > MAX_SHOWN:
+        lines.append(f"  ... and {len(failures) - MAX_SHOWN} more failing cases.")
+    for note in sorted(notes):
+        if note == "printed":
+            lines.append("  note: your function printed output while graded (hidden here); that costs nothing.")
+        else:
+            lines.append(f"  note: your function raised NumPy/Python {note} -- that costs nothing, but worth a look.")
+    return {"fraction": passed / total if total else 0.0, "lines": lines}
+
+
+def _mutation_message(case, arrays, i, res):
+    if res.get("inputs_broken"):
+        return "your function damaged its input arrays"
+    for name, original in case.arrays.items():
+        after = arrays.get(f"{i}/in/{name}")
+        if after is None or after.shape != original.shape or not np.array_equal(
+                after.astype(F64), original.astype(F64), equal_nan=True):
+            return (f"your function modified its input `{name}` in place; "
+                    "it must leave its inputs untouched and return new arrays")
+    return None
+
+
+# --------------------------------------------------------------------------
+# conv2d
+# --------------------------------------------------------------------------
+
+def _pair(v):
+    return (int(v[0]), int(v[1])) if isinstance(v, (tuple, list)) else (int(v), int(v))
+
+
+class ConvOutputSize(Check):
+    function = "conv_output_size"
+    output_names = ("output size",)
+
+    def cases(self, rng):
+        specs = [(5, 3, 1, "valid"), (5, 3, 1, "same"), (28, 5, 1, "valid"), (28, 5, 1, "same"),
+                 (7, 7, 1, "valid"), (1, 1, 1, "valid"), (1, 1, 1, "same"), (224, 3, 1, "same"),
+                 (224, 2, 2, "valid"), (7, 3, 2, "valid"), (7, 3, 2, "same"), (8, 3, 2, "same"),
+                 (8, 2, 2, "valid"), (10, 4, 3, "valid"), (10, 4, 3, "same"), (11, 1, 4, "valid"),
+                 (3, 5, 2, "same"), (2, 1, 3, "same"), (9, 2, 1, "valid")]
+        while len(specs) < 30:
+            size = int(rng.integers(1, 40))
+            k = int(rng.integers(1, min(size, 9) + 1))
+            s = int(rng.integers(1, 5))
+            specs.append((size, k, s, str(rng.choice(["valid", "same"]))))
+        cases = []
+        for size, k, s, p in specs:
+            kwargs = {}
+            if s != 1 or rng.random() < 0.3:
+                kwargs["stride"] = s
+            if p != "valid" or rng.random() < 0.3:
+                kwargs["padding"] = p
+            cases.append(Case([("size", size), ("kernel_size", k)], kwargs, stride=s, padding=p))
+        return cases
+
+    def expected(self, c):
+        e = c.extra
+        return [cnncore.conv_output_size(c.args[0][1], c.args[1][1], stride=e["stride"], padding=e["padding"])]
+
+    def judge(self, case, got):
+        g, dt = got[0]
+        exp = case.expected[0]
+        if isinstance(g, str):
+            return g
+        if g.shape != ():
+            return f"expected a single int, got an array of shape {tuple(g.shape)}"
+        if dt is not None and np.dtype(dt).kind not in "iu":
+            return f"expected the int {exp}, got {float(g):g} (a {dt}); return an int"
+        if int(g) == exp:
+            return None
+        size, k = case.args[0][1], case.args[1][1]
+        s, p = case.extra["stride"], case.extra["padding"]
+        msg = f"expected {exp}, got {int(g)}"
+        if p == "valid" and int(g) == (size - k) // s:
+            msg += (" -- one too few: VALID fits the kernel at positions 0 .. size - kernel_size, "
+                    "that is size - kernel_size + 1 positions (with stride 1)")
+        elif p == "valid" and int(g) == (size - k) // s + 2:
+            msg += " -- one too many"
+        elif p == "same" and int(g) == size // s and s > 1:
+            msg += " -- SAME gives ceil(size / stride), not floor"
+        elif p == "same" and int(g) == size:
+            msg += " -- with SAME padding the stride still divides the size: ceil(size / stride)"
+        elif p == "valid" and int(g) == -(-size // s):
+            msg += " -- that is the SAME size; VALID only counts positions where the whole kernel fits"
+        elif p == "same" and int(g) == (size - k) // s + 1:
+            msg += " -- that is the VALID size; SAME pads so that the output is ceil(size / stride)"
+        return msg
+
+
+CONV_SPECS = [
+    # N, H, W, C, KH, KW, O, stride, padding, dtype
+    (1, 5, 5, 1, 3, 3, 1, 1, "valid", F64),
+    (2, 7, 6, 3, 3, 3, 4, 1, "same", F64),
+    (2, 8, 9, 2, 2, 3, 3, 1, "same", F32),
+    (1, 9, 7, 3, 3, 2, 2, (2, 1), "valid", F64),
+    (2, 9, 7, 3, 4, 3, 2, (1, 2), "same", F32),
+    (1, 10, 10, 2, 3, 3, 2, 2, "same", F64),
+    (3, 6, 11, 1, 1, 1, 3, 1, "valid", F32),
+    (1, 4, 4, 2, 4, 4, 1, 1, "valid", F64),
+    (2, 11, 8, 3, 5, 3, 2, 3, "valid", F64),
+    (2, 11, 8, 3, 5, 3, 2, 3, "same", F32),
+    (1, 12, 12, 2, 2, 2, 2, (2, 2), "valid", F64),
+    (1, 7, 7, 3, 3, 3, 5, (3, 2), "same", F64),
+    (2, 5, 9, 2, 3, 5, 2, (2, 3), "valid", F32),
+    (1, 6, 6, 1, 3, 3, 1, 1, "same", F64),
+    (1, 1, 8, 2, 1, 3, 2, (1, 2), "valid", F64),
+    (1, 8, 8, 3, 4, 2, 3, (2, 1), "same", F64),
+    (2, 6, 5, 4, 2, 2, 3, 1, "valid", F32),
+    (1, 9, 9, 2, 4, 4, 2, 1, "same", F64),
+]
+
+
+def _conv_case(rng, spec, with_dy=False):
+    N, H, W, C, KH, KW, O, stride, padding, dtype = spec
+    x = rng.standard_normal((N, H, W, C)).astype(dtype)
+    k = (rng.standard_normal((KH, KW, C, O)) / np.sqrt(KH * KW * C)).astype(dtype)
+    args = []
+    if with_dy:
+        sh, sw = _pair(stride)
+        OH = cnncore.conv_output_size(H, KH, stride=sh, padding=padding)
+        OW = cnncore.conv_output_size(W, KW, stride=sw, padding=padding)
+        args.append(("dy", rng.standard_normal((N, OH, OW, O)).astype(dtype)))
+    args += [("x", x), ("kernel", k)]
+    kwargs = {}
+    if stride != 1 or rng.random() < 0.5:
+        kwargs["stride"] = stride
+    if padding != "valid" or rng.random() < 0.5:
+        kwargs["padding"] = padding
+    return Case(args, kwargs, dtype=dtype, stride=stride, padding=padding)
+
+
+def _same_pads(size, k, s):
+    out = -(-size // s)
+    total = max((out - 1) * s + k - size, 0)
+    return total // 2, total - total // 2
+
+
+class Conv2dForward(Check):
+    function = "conv2d_forward"
+    output_names = ("y",)
+
+    def cases(self, rng):
+        return [_conv_case(rng, spec) for spec in CONV_SPECS]
+
+    def _ref(self, c, kernel=None, stride=None, padding=None):
+        x, k = c.arrays["x"], c.arrays["kernel"] if kernel is None else kernel
+        return cnncore.conv2d(x, k, stride=c.extra["stride"] if stride is None else stride,
+                              padding=c.extra["padding"] if padding is None else padding)
+
+    def expected(self, c):
+        return [self._ref(c)]
+
+    def diagnose(self, c, name, expected, got):
+        x, k = c.arrays["x"], c.arrays["kernel"]
+        sh, sw = _pair(c.extra["stride"])
+        padding = c.extra["padding"]
+        H, W = x.shape[1:3]
+        KH, KW = k.shape[:2]
+        if got.shape != expected.shape:
+            if sh != sw:
+                try:
+                    alt = self._ref(c, stride=(sw, sh))
+                except ValueError:
+                    alt = None
+                if alt is not None and alt.shape == got.shape:
+                    return ("your output has the shape of stride (cols, rows): the row and column "
+                            "strides are swapped (stride is (rows, cols))")
+            if padding == "same" and H >= KH and W >= KW:
+                alt = self._ref(c, padding="valid")
+                if alt.shape == got.shape:
+                    return "that is the VALID shape: padding='same' was ignored"
+            if padding == "same" and got.shape[1:3] == (H, W) and (sh, sw) != (1, 1):
+                return "with SAME padding the stride still applies: the output is ceil(size / stride)"
+            if padding == "valid" and got.ndim == 4 and (got.shape[1] == expected.shape[1] - 1
+                                                         or got.shape[2] == expected.shape[2] - 1):
+                return "one row or column short: VALID has floor((size - k) / stride) + 1 positions"
+            return None
+        if close(self._ref(c, kernel=k[::-1, ::-1]), got, c.dtype) and (KH > 1 or KW > 1):
+            return ("your output equals the true convolution: the kernel is flipped. CNN 'convolution' "
+                    "is cross-correlation: y[i, j] = sum x[i*sh + m, j*sw + n] * K[m, n]")
+        if sh != sw:
+            try:
+                alt = self._ref(c, stride=(sw, sh))
+            except Exception:
+                alt = None
+            if alt is not None and close(alt, got, c.dtype):
+                return "the row and column strides are swapped (stride is (rows, cols))"
+        if padding == "same":
+            (t, b), (l, r) = _same_pads(H, KH, sh), _same_pads(W, KW, sw)
+            if (t, l) != (b, r):
+                alt = self._ref(c, padding=((b, t), (r, l)))
+                if close(alt, got, c.dtype):
+                    return ("SAME padding is on the wrong side: when the total padding is odd, "
+                            "the extra row/column goes at the bottom/right (as TensorFlow does)")
+        return None
+
+
+class Conv2dBackward(Check):
+    function = "conv2d_backward"
+    n_outputs = 2
+    output_names = ("dx", "dkernel")
+
+    def cases(self, rng):
+        return [_conv_case(rng, spec, with_dy=True) for spec in CONV_SPECS[:14]]
+
+    def _ref(self, c, dy=None, x=None, kernel=None):
+        dy = c.arrays["dy"] if dy is None else dy
+        x = c.arrays["x"] if x is None else x
+        k = c.arrays["kernel"] if kernel is None else kernel
+        dx, dk, _ = cnncore.conv2d_backward(dy, x, k, stride=c.extra["stride"], padding=c.extra["padding"])
+        return dx, dk
+
+    def expected(self, c):
+        return list(self._ref(c))
+
+    def diagnose(self, c, name, expected, got):
+        dy, x, k = c.arrays["dy"], c.arrays["x"], c.arrays["kernel"]
+        N = x.shape[0]
+        if name == "dkernel" and got.shape == expected.shape:
+            if N > 1 and close(expected / N, got, c.dtype):
+                return "dkernel is divided by the batch size: the gradient is the sum over the batch, not the mean"
+            for b in range(N):
+                if N > 1 and close(self._ref(c, dy=dy[b:b + 1], x=x[b:b + 1])[1], got, c.dtype):
+                    return (f"dkernel is the gradient of example {b} only: add up the "
+                            "contributions of every example in the batch")
+            if close(self._ref(c, kernel=k[::-1, ::-1])[1][::-1, ::-1], got, c.dtype):
+                return "dkernel is flipped: the forward pass is a cross-correlation"
+        if name == "dx":
+            if got.shape != expected.shape:
+                if got.ndim == 4 and got.shape[0] == x.shape[0] and got.shape[3] == x.shape[3] and \
+                        got.shape[1] >= x.shape[1] and got.shape[2] >= x.shape[2]:
+                    return "dx has the shape of the padded input: cut the padding off"
+                return None
+            if close(self._ref(c, kernel=k[::-1, ::-1])[0], got, c.dtype) and k.shape[0] * k.shape[1] > 1:
+                return "dx is the gradient of a convolution with the flipped kernel"
+        return None
+
+
+# --------------------------------------------------------------------------
+# batch normalization
+# --------------------------------------------------------------------------
+
+BN_SHAPES = [
+    # shape, dtype, eps (None: default)
+    ((8, 5), F64, None),
+    ((16, 3), F32, None),
+    ((5, 1), F64, 1e-5),
+    ((4, 5, 6, 3), F64, None),
+    ((2, 3, 3, 2), F32, None),
+    ((3, 7, 5, 4), F64, 1e-2),
+    ((1, 4, 4, 2), F64, None),
+    ((6, 2), F64, 1e-1),
+    ((2, 6, 4, 5), F32, 1e-5),
+    ((10, 4), F32, 1e-2),
+]
+
+
+def _bn_inputs(rng, shape, dtype):
+    C = shape[-1]
+    x = (rng.normal(size=C) * 2 + rng.normal(size=shape) * rng.uniform(0.5, 3, size=C)).astype(dtype)
+    gamma = rng.uniform(0.5, 2.0, size=C).astype(dtype)
+    beta = rng.normal(size=C).astype(dtype)
+    return x, gamma, beta
+
+
+def _axes(x):
+    return tuple(range(x.ndim - 1))
+
+
+class BatchNormTrain(Check):
+    function = "batch_norm_train"
+    n_outputs = 3
+    output_names = ("y", "mean", "var")
+
+    def cases(self, rng):
+        cases = []
+        for shape, dtype, eps in BN_SHAPES:
+            x, gamma, beta = _bn_inputs(rng, shape, dtype)
+            kwargs = {} if eps is None else {"eps": eps}
+            cases.append(Case([("x", x), ("gamma", gamma), ("beta", beta)], kwargs, dtype=dtype,
+                              eps=1e-3 if eps is None else eps))
+        return cases
+
+    def expected(self, c):
+        a = c.arrays
+        return list(cnncore.batch_norm_train(a["x"], a["gamma"], a["beta"], eps=c.extra["eps"]))
+
+    def diagnose(self, c, name, expected, got):
+        x = c.arrays["x"].astype(F64)
+        g, b = c.arrays["gamma"].astype(F64), c.arrays["beta"].astype(F64)
+        eps = c.extra["eps"]
+        axes = _axes(x)
+        m = x.size // x.shape[-1]
+        C = x.shape[-1]
+        if name in ("mean", "var") and got.shape != expected.shape:
+            if x.ndim == 4 and got.shape == x.shape[1:]:
+                return ("the statistics have one value per position and channel: for convolutional input, "
+                        "normalize each channel over the batch AND all positions (axes 0, 1, 2)")
+            if got.size == C:
+                return f"keep one value per channel, shape ({C},)"
+            if x.ndim == 2 and got.shape == (x.shape[0],):
+                return "you averaged over the features of each example; average over the batch (axis 0)"
+            return None
+        if name == "var" and m > 1 and close(expected * m / (m - 1), got, c.dtype):
+            return ("that is the unbiased variance (divided by m - 1); batch norm uses the biased one, "
+                    "divided by m")
+        if name == "var" and close(np.sqrt(expected), got, c.dtype):
+            return "that is the standard deviation, not the variance"
+        if name == "y" and got.shape == expected.shape:
+            mean, var = x.mean(axis=axes), x.var(axis=axes)
+            if m > 1 and close(g * (x - mean) / np.sqrt(var * m / (m - 1) + eps) + b, got, c.dtype):
+                return "y is normalized with the unbiased variance (m - 1); use the biased one (m)"
+            if close(g * (x - mean) / (np.sqrt(var) + eps) + b, got, c.dtype):
+                return "eps belongs under the square root: (x - mean) / sqrt(var + eps)"
+            if x.ndim == 4:
+                pm, pv = x.mean(axis=0), x.var(axis=0)
+                if close(g * (x - pm) / np.sqrt(pv + eps) + b, got, c.dtype):
+                    return ("y is normalized per position (over the batch only); for convolutional input "
+                            "normalize each channel over the batch and all positions")
+            if close((x - mean) / np.sqrt(var + eps), got, c.dtype):
+                return "gamma and beta are missing: y = gamma * x_hat + beta"
+        return None
+
+
+class BatchNormInfer(Check):
+    function = "batch_norm_infer"
+    output_names = ("y",)
+
+    def cases(self, rng):
+        cases = []
+        for shape, dtype, eps in BN_SHAPES:
+            x, gamma, beta = _bn_inputs(rng, shape, dtype)
+            C = shape[-1]
+            mm = rng.normal(size=C).astype(dtype)
+            mv = rng.uniform(0.2, 3.0, size=C).astype(dtype)
+            kwargs = {} if eps is None else {"eps": eps}
+            cases.append(Case([("x", x), ("gamma", gamma), ("beta", beta), ("moving_mean", mm),
+                               ("moving_var", mv)], kwargs, dtype=dtype, eps=1e-3 if eps is None else eps))
+        return cases
+
+    def expected(self, c):
+        a = c.arrays
+        return [cnncore.batch_norm_infer(a["x"], a["gamma"], a["beta"], a["moving_mean"], a["moving_var"],
+                                         eps=c.extra["eps"])]
+
+    def diagnose(self, c, name, expected, got):
+        a = {k: v.astype(F64) for k, v in c.arrays.items()}
+        eps = c.extra["eps"]
+        y_batch = cnncore.batch_norm_train(c.arrays["x"], c.arrays["gamma"], c.arrays["beta"], eps=eps)[0]
+        if close(y_batch, got, c.dtype):
+            return ("that is normalization with the statistics of this batch; at inference use the "
+                    "moving averages collected during training (moving_mean, moving_var)")
+        if close(a["gamma"] * (a["x"] - a["moving_mean"]) / (a["moving_var"] + eps) + a["beta"], got, c.dtype):
+            return "divide by the standard deviation sqrt(moving_var + eps), not by the variance"
+        if close(a["gamma"] * (a["x"] - a["moving_mean"]) / np.sqrt(a["moving_var"]) + a["beta"], got, c.dtype):
+            return "eps is missing: sqrt(moving_var + eps)"
+        return None
+
+
+class UpdateMovingStats(Check):
+    function = "update_moving_stats"
+    n_outputs = 2
+    output_names = ("moving_mean", "moving_var")
+
+    def cases(self, rng):
+        cases = []
+        for C, dtype, momentum in [(3, F64, None), (5, F32, None), (1, F64, 0.9), (4, F64, 0.8),
+                                   (8, F32, 0.95), (2, F64, 0.0), (6, F64, 0.99), (3, F32, 0.7)]:
+            mm = rng.normal(size=C).astype(dtype)
+            mv = rng.uniform(0.2, 3, size=C).astype(dtype)
+            mean = rng.normal(size=C).astype(dtype) * 3
+            var = rng.uniform(0.2, 5, size=C).astype(dtype)
+            kwargs = {} if momentum is None else {"momentum": momentum}
+            cases.append(Case([("moving_mean", mm), ("moving_var", mv), ("mean", mean), ("var", var)],
+                              kwargs, dtype=dtype, momentum=0.99 if momentum is None else momentum))
+        return cases
+
+    def expected(self, c):
+        a = c.arrays
+        return list(cnncore.update_moving_stats(a["moving_mean"], a["moving_var"], a["mean"], a["var"],
+                                                momentum=c.extra["momentum"]))
+
+    def diagnose(self, c, name, expected, got):
+        mom = c.extra["momentum"]
+        old = c.arrays["moving_mean" if name == "moving_mean" else "moving_var"].astype(F64)
+        new = c.arrays["mean" if name == "moving_mean" else "var"].astype(F64)
+        if close((1 - mom) * old + mom * new, got, c.dtype):
+            return ("momentum is applied the wrong way round: moving = momentum * moving + "
+                    "(1 - momentum) * batch, so a momentum near 1 changes the averages slowly")
+        if close(new, got, c.dtype):
+            return "that is the batch statistic itself, not a moving average"
+        return None
+
+
+class BatchNormBackward(Check):
+    function = "batch_norm_backward"
+    n_outputs = 3
+    output_names = ("dx", "dgamma", "dbeta")
+
+    def cases(self, rng):
+        cases = []
+        for shape, dtype, eps in BN_SHAPES:
+            x, gamma, beta = _bn_inputs(rng, shape, dtype)
+            e = 1e-3 if eps is None else eps
+            _, mean, var = cnncore.batch_norm_train(x, gamma, beta, eps=e)
+            dy = rng.standard_normal(shape).astype(dtype)
+            kwargs = {} if eps is None else {"eps": eps}
+            cases.append(Case([("dy", dy), ("x", x), ("gamma", gamma), ("mean", np.asarray(mean)),
+                               ("var", np.asarray(var))], kwargs, dtype=dtype, eps=e))
+        return cases
+
+    def expected(self, c):
+        a = c.arrays
+        return list(cnncore.batch_norm_backward(a["dy"], a["x"], a["gamma"], a["mean"], a["var"],
+                                                eps=c.extra["eps"]))
+
+    def diagnose(self, c, name, expected, got):
+        a = {k: v.astype(F64) for k, v in c.arrays.items()}
+        eps = c.extra["eps"]
+        x = a["x"]
+        axes = _axes(x)
+        inv = 1 / np.sqrt(a["var"] + eps)
+        if name == "dx" and close(a["dy"] * a["gamma"] * inv, got, c.dtype):
+            return ("dx treats the mean and the variance as constants; they depend on x too "
+                    "(dx has two more terms)")
+        if name in ("dgamma", "dbeta") and x.ndim == 4 and got.shape == x.shape[1:]:
+            return "sum the gradient over the batch and over all positions (axes 0, 1, 2)"
+        if name in ("dgamma", "dbeta") and x.ndim == 4 and got.shape == expected.shape:
+            N = x.shape[0]
+            if close(expected / x[..., 0].size, got, c.dtype) or close(expected / N, got, c.dtype):
+                return "the parameter gradients are sums, not means"
+        return None
+
+
+CHECKS = {chk.function: chk for chk in [
+    ConvOutputSize(), Conv2dForward(), Conv2dBackward(),
+    BatchNormTrain(), BatchNormInfer(), UpdateMovingStats(), BatchNormBackward(),
+]}

@@ -1,0 +1,249 @@
+#!/usr/bin/env python
+"""Build, check and demonstrate the cnncore nbgrader course.
+
+    python scripts/course.py build           # assignments/src/*.py + solutions/*.py -> assignments/source/*/*.ipynb
+    python scripts/course.py check           # fail if the committed notebooks are stale
+    python scripts/course.py demo [--keep DIR]
+                                             # release, grade the bundled sample class, print the gradebook
+
+The notebooks are written from readable jupytext percent scripts
+(`assignments/src/<assignment>.py`).  Cells carry a `kind` in their header:
+
+    # %% kind="setup"                                  read-only code (imports)
+    # %% kind="solution" function="conv2d_forward"     the function from solutions/<assignment>.py,
+    #                                                  its body between ### BEGIN/END SOLUTION
+    # %% kind="visible" grade_id="visible_conv2d"      read-only visible tests (not graded)
+    # %% kind="tests" check="conv2d_forward" points=6  autograded hidden tests (cnncore.grading.check)
+    # %% [markdown] kind="written" grade_id="q1" points=5
+    #                                                  a manually graded answer; the model answer
+    #                                                  comes from solutions/<assignment>.py WRITTEN_ANSWERS
+
+The solution code exists once, in `solutions/`.
+"""
+import argparse
+import ast
+import json
+import os
+import sys
+import textwrap
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+COURSE = os.path.join(ROOT, "assignments")
+SRC = os.path.join(COURSE, "src")
+SOLUTIONS = os.path.join(ROOT, "solutions")
+ASSIGNMENTS = ["conv2d", "batchnorm", "vgg19"]
+
+
+# --------------------------------------------------------------------------
+# building the source notebooks
+# --------------------------------------------------------------------------
+
+class SolutionModule:
+    """The functions and written answers of solutions/<assignment>.py, as source text."""
+
+    def __init__(self, path, replacements=None):
+        with open(path, encoding="utf-8") as f:
+            self.text = f.read()
+        self.tree = ast.parse(self.text)
+        self.functions = {n.name: n for n in self.tree.body if isinstance(n, ast.FunctionDef)}
+        self.lines = self.text.splitlines()
+        self.written = {}
+        self.constants = {}
+        for node in self.tree.body:
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                name = node.targets[0].id
+                if name == "WRITTEN_ANSWERS":
+                    self.written = ast.literal_eval(node.value)
+        self.replacements = replacements or {}
+
+    def _segment(self, node):
+        return "\n".join(self.lines[node.lineno - 1:node.end_lineno])
+
+    def helpers_of(self, name, seen=None):
+        """Private module-level functions that `name` uses, transitively, in source order."""
+        seen = set() if seen is None else seen
+        node = self.functions[name]
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Name) and sub.id in self.functions and sub.id.startswith("_") \
+                    and sub.id not in seen:
+                seen.add(sub.id)
+                self.helpers_of(sub.id, seen)
+        order = [n for n in self.functions if n in seen]
+        return order
+
+    def solution_cell(self, name):
+        """`def name(...)`, docstring, then the body (with nested helpers) between markers."""
+        node = self.functions[name]
+        body = node.body
+        doc = None
+        if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+                and isinstance(body[0].value.value, str):
+            doc = body[0]
+            body = body[1:]
+        header = "\n".join(self.lines[node.lineno - 1:(doc.end_lineno if doc else node.body[0].lineno - 1)])
+        indent = " " * body[0].col_offset
+        body_text = "\n".join(self.lines[body[0].lineno - 1:node.end_lineno])
+        helpers = [textwrap.indent(self._segment(self.functions[h]), indent) for h in self.helpers_of(name)]
+        parts = [header, indent + "### BEGIN SOLUTION"]
+        for h in helpers:
+            parts += [h, ""]
+        parts += [body_text, indent + "### END SOLUTION"]
+        text = "\n".join(parts)
+        for old, new in self.replacements.get(name, []):
+            if text.count(old) != 1:
+                raise ValueError(f"mistake replacement {old!r} matches {text.count(old)} times in {name}")
+            text = text.replace(old, new)
+        return text
+
+
+def _nbgrader_md(grade_id, grade=False, solution=False, locked=False, points=None):
+    md = {"grade": grade, "grade_id": grade_id, "locked": locked, "schema_version": 3,
+          "solution": solution, "task": False}
+    if points is not None:
+        md["points"] = points
+    return {"nbgrader": md}
+
+
+def tests_source(check, points):
+    return "\n".join([
+        f"# Autograded ({points:g} points): {check} against the compiled reference on many generated",
+        "# cases. The output below says which cases failed and how.",
+        "### BEGIN HIDDEN TESTS",
+        "import sys as _sys  # load the grader afresh: student code may have replaced modules",
+        "for _name in [n for n in _sys.modules if n == 'cnncore' or n.startswith('cnncore.grading')]:",
+        "    del _sys.modules[_name]",
+        "from cnncore.grading import check",
+        f"check({check!r}, globals(), points={points!r})",
+        "### END HIDDEN TESTS",
+    ])
+
+
+def build_notebook(assignment, replacements=None):
+    import jupytext
+    import nbformat
+
+    src = jupytext.read(os.path.join(SRC, f"{assignment}.py"), fmt="py:percent")
+    sol = SolutionModule(os.path.join(SOLUTIONS, f"{assignment}.py"), replacements)
+    cells = []
+    used_ids = set()
+    for i, cell in enumerate(src.cells):
+        md = dict(cell.metadata)
+        kind = md.pop("kind", None)
+        source = cell.source
+        if kind is None:
+            if cell.cell_type == "markdown":
+                new = nbformat.v4.new_markdown_cell(source)
+            else:
+                new = nbformat.v4.new_code_cell(source)
+            cell_id = f"cell-{i:02d}"
+        elif kind == "setup":
+            new = nbformat.v4.new_code_cell(source)
+            cell_id = md.get("grade_id", "setup")
+            new.metadata.update(_nbgrader_md(cell_id, locked=True))
+        elif kind == "solution":
+            fn = md["function"]
+            code = sol.solution_cell(fn)
+            new = nbformat.v4.new_code_cell((source + "\n\n" if source else "") + code)
+            cell_id = fn
+            new.metadata.update(_nbgrader_md(cell_id, solution=True))
+        elif kind == "visible":
+            new = nbformat.v4.new_code_cell(source)
+            cell_id = md["grade_id"]
+            new.metadata.update(_nbgrader_md(cell_id, locked=True))
+        elif kind == "tests":
+            points = md["points"]
+            new = nbformat.v4.new_code_cell(tests_source(md["check"], points))
+            cell_id = md.get("grade_id", f"test_{md['check']}")
+            new.metadata.update(_nbgrader_md(cell_id, grade=True, locked=True, points=points))
+        elif kind == "written":
+            cell_id = md["grade_id"]
+            answer = sol.written.get(cell_id)
+            if answer is None:
+                raise KeyError(f"solutions/{assignment}.py has no WRITTEN_ANSWERS[{cell_id!r}]")
+            new = nbformat.v4.new_markdown_cell(answer.strip())
+            new.metadata.update(_nbgrader_md(cell_id, grade=True, solution=True, points=md["points"]))
+        else:
+            raise ValueError(f"{assignment}: unknown cell kind {kind!r}")
+        if cell_id in used_ids:
+            raise ValueError(f"{assignment}: duplicate cell id {cell_id!r}")
+        used_ids.add(cell_id)
+        new["id"] = cell_id.replace("_", "-")
+        cells.append(new)
+    nb = nbformat.v4.new_notebook()
+    nb.cells = cells
+    nb.metadata = {
+        "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
+        "language_info": {"name": "python"},
+    }
+    return nb
+
+
+def notebook_text(nb):
+    import nbformat
+    return nbformat.writes(nb, version=4) + "\n"
+
+
+def notebook_path(assignment, root=COURSE):
+    return os.path.join(root, "source", assignment, f"{assignment}.ipynb")
+
+
+def available_assignments():
+    return [a for a in ASSIGNMENTS if os.path.exists(os.path.join(SRC, f"{a}.py"))]
+
+
+def cmd_build(args):
+    for a in available_assignments():
+        path = notebook_path(a)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(notebook_text(build_notebook(a)))
+        print(f"wrote {os.path.relpath(path, ROOT)}")
+    return 0
+
+
+def stale_notebooks():
+    stale = []
+    for a in available_assignments():
+        path = notebook_path(a)
+        want = notebook_text(build_notebook(a))
+        try:
+            with open(path, encoding="utf-8") as f:
+                have = f.read()
+        except FileNotFoundError:
+            have = None
+        if have != want:
+            stale.append(os.path.relpath(path, ROOT))
+    return stale
+
+
+def cmd_check(args):
+    stale = stale_notebooks()
+    if stale:
+        print("stale (run `python scripts/course.py build`): " + ", ".join(stale))
+        return 1
+    print("source notebooks are up to date")
+    return 0
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("build", help="write assignments/source/*/*.ipynb")
+    sub.add_parser("check", help="fail if the committed notebooks are stale")
+    d = sub.add_parser("demo", help="release and grade the bundled sample class")
+    d.add_argument("--keep", metavar="DIR", help="course copy to use and keep (default: a temporary folder)")
+    d.add_argument("--assignments", nargs="*", default=None)
+    args = p.parse_args(argv)
+    if args.cmd == "build":
+        return cmd_build(args)
+    if args.cmd == "check":
+        return cmd_check(args)
+    if args.cmd == "demo":
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import sample_class
+        return sample_class.demo(keep=args.keep, assignments=args.assignments)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
