@@ -522,7 +522,7 @@ class Flatten(Layer):
 
     def forward(self, x, training=False):
         self._cache = x.shape
-        return x.reshape(x.shape[0], -1)
+        return x.reshape(x.shape[0], int(np.prod(x.shape[1:], dtype=np.int64)))
 
     def backward(self, dy):
         return np.asarray(dy).reshape(self._need_cache())

@@ -149,7 +149,9 @@ def load_torchvision_vgg(model, source, bn_epsilon=1e-5):
 
     PyTorch's batch norm uses eps=1e-5; ``bn_epsilon`` (default 1e-5) is set on every
     BatchNorm layer of the model so the imported statistics mean the same; pass
-    ``None`` to keep the model's own epsilon.
+    ``None`` to keep the model's own epsilon.  torchvision's batch-norm VGGs have a
+    bias in each convolution; for our bias-free convolutions (f(BN(Wx))) it is folded
+    into the next batch norm's moving mean, which is exact.
 
     Everything is converted and checked before any weight changes.
     """
@@ -179,7 +181,8 @@ def load_torchvision_vgg(model, source, bn_epsilon=1e-5):
         )
 
     staged = {}
-    for layer, m in zip(feats, tfeat):
+    pending = None          # a conv bias that our bias-free conv hands to the next batch norm
+    for pos, (layer, m) in enumerate(zip(feats, tfeat)):
         if isinstance(layer, Conv2D):
             w = np.transpose(m["weight"], (2, 3, 1, 0))
             if w.shape != layer.params["kernel"].shape:
@@ -191,9 +194,21 @@ def load_torchvision_vgg(model, source, bn_epsilon=1e-5):
                     raise ValueError(f"Layer {layer.name!r} has a bias. Received: a conv without bias")
                 arrays.append(m["bias"])
             elif "bias" in m:
-                raise ValueError(f"Layer {layer.name!r} has no bias (batch-norm VGG). Received: a conv bias")
+                nxt = feats[pos + 1] if pos + 1 < len(feats) else None
+                if not isinstance(nxt, BatchNorm):
+                    raise ValueError(f"Layer {layer.name!r} has no bias and no batch norm after it. "
+                                     "Received: a conv bias")
+                pending = np.asarray(m["bias"], dtype=np.float64)
         else:
-            arrays = [m["weight"], m["bias"], m["running_mean"], m["running_var"]]
+            mean = np.asarray(m["running_mean"], dtype=np.float64)
+            if pending is not None:
+                # BN(z + b) == BN(z) with the moving mean shifted by b (training: the batch
+                # mean absorbs b), so torchvision's conv bias before batch norm folds away.
+                if pending.shape != mean.shape:
+                    raise _shape_err(layer.name, "conv bias", mean.shape, pending.shape)
+                mean = mean - pending
+                pending = None
+            arrays = [m["weight"], m["bias"], mean, m["running_var"]]
         staged[layer.name] = layer.check_weights(arrays, where=f"layer {layer.name!r}")
 
     h, w, c = flat.input_shape
@@ -235,11 +250,13 @@ def load_torchvision_vgg(model, source, bn_epsilon=1e-5):
                 layer.epsilon = float(bn_epsilon)
 
 
-def to_torchvision_state_dict(model):
+def to_torchvision_state_dict(model, conv_bias=True):
     """The model's weights as a torchvision-layout VGG state dict of NumPy arrays
     (``features.N.*``, ``classifier.{0,3,6}.*``); the first dense layer's inputs in
     PyTorch's (C, H, W) order for the model's own feature map (no 7x7 average pool).
-    ``torch.from_numpy`` each value to load it into a torch module."""
+    torchvision's batch-norm VGGs keep a bias in every convolution: ``conv_bias=True``
+    writes zeros for our bias-free ones so the keys match.  ``torch.from_numpy`` each
+    value to load it into a torch module."""
     if not isinstance(model, Sequential):
         raise TypeError(f"model must be a cnncore Sequential. Received: {type(model).__name__}")
     feats, flat, dense = _split(model)
@@ -252,6 +269,8 @@ def to_torchvision_state_dict(model):
             sd[f"features.{idx}.weight"] = np.ascontiguousarray(layer.params["kernel"].transpose(3, 2, 0, 1))
             if layer.use_bias:
                 sd[f"features.{idx}.bias"] = layer.params["bias"].copy()
+            elif conv_bias:
+                sd[f"features.{idx}.bias"] = np.zeros(layer.filters, dtype=model.dtype)
         elif isinstance(layer, BatchNorm):
             sd[f"features.{idx}.weight"] = layer.params["gamma"].copy()
             sd[f"features.{idx}.bias"] = layer.params["beta"].copy()
