@@ -192,9 +192,14 @@ cdef extern from "_direct.h" nogil:
     int cnncore_has_avx512()
     void cnncore_direct_block(const float* x, Py_ssize_t Hp, Py_ssize_t Wp, Py_ssize_t C,
                               Py_ssize_t OH, Py_ssize_t OW, Py_ssize_t sh, Py_ssize_t sw,
-                              const Py_ssize_t* off, int ntaps, const float* w,
+                              const Py_ssize_t* off, int ntaps, Py_ssize_t run, const float* w,
                               const float* bias, float* y, Py_ssize_t ldy,
                               Py_ssize_t p0, Py_ssize_t p1)
+    void cnncore_dkernel_tasks(const float* x, Py_ssize_t Hp, Py_ssize_t Wp, Py_ssize_t C,
+                               Py_ssize_t OH, Py_ssize_t OW, Py_ssize_t sh, Py_ssize_t sw,
+                               const Py_ssize_t* off, Py_ssize_t run, const float* dy,
+                               Py_ssize_t O, float* dkt, Py_ssize_t K, Py_ssize_t P,
+                               Py_ssize_t chunk, Py_ssize_t task0, Py_ssize_t task1)
     int CNNCORE_ROWS
     int CNNCORE_COLS
 
@@ -234,10 +239,14 @@ def pad_into(const floating[:, :, :, ::1] x,   # IN  (N, H, W, C)
 def direct_forward(const float[:, :, :, ::1] xp,     # IN  padded input (N, Hp, Wp, C)
                    const float[:, :, ::1] wpack,     # IN  (O / 64, KH*KW*C, 64)
                    const float[::1] bias,            # IN  (O,) or empty: no bias
-                   const Py_ssize_t[::1] off,        # IN  (KH*KW,) tap offsets into xp
+                   const Py_ssize_t[::1] off,        # IN  (ntaps,) offsets of runs into xp
                    float[:, :, :, ::1] y,            # OUT (N, OH, OW, O)
-                   int sh, int sw, int nthreads):
-    """y = conv(xp, w) + bias; tasks are (64-channel block, pixel chunk) pairs."""
+                   Py_ssize_t run, int sh, int sw, int nthreads):
+    """y = conv(xp, w) + bias; tasks are (64-channel block, pixel chunk) pairs.
+
+    Each output pixel reads ntaps runs of ``run`` contiguous values starting
+    at its receptive field's corner plus ``off[t]``.
+    """
     cdef Py_ssize_t Hp = xp.shape[1], Wp = xp.shape[2], C = xp.shape[3]
     cdef Py_ssize_t OH = y.shape[1], OW = y.shape[2], O = y.shape[3]
     cdef Py_ssize_t P = y.shape[0] * OH * OW
@@ -258,7 +267,36 @@ def direct_forward(const float[:, :, :, ::1] xp,     # IN  padded input (N, Hp, 
             p0 = (task - ob * nthreads) * chunk
             p1 = min(p0 + chunk, P)
             if p0 < p1:
-                cnncore_direct_block(xptr, Hp, Wp, C, OH, OW, sh, sw, &off[0], ntaps,
+                cnncore_direct_block(xptr, Hp, Wp, C, OH, OW, sh, sw, &off[0], ntaps, run,
                                      wptr + ob * wstride,
                                      bptr + ob * CNNCORE_COLS if has_bias else NULL,
                                      yptr + ob * CNNCORE_COLS, O, p0, p1)
+
+
+def direct_dkernel(const float[:, :, :, ::1] xp,     # IN  padded input (N, Hp, Wp, C)
+                   const float[:, :, :, ::1] dy,     # IN  (N, OH, OW, O)
+                   const Py_ssize_t[::1] off,        # IN  (ntaps,) offsets of runs into xp
+                   float[:, ::1] dkt,                # OUT (O, ntaps*run), zeroed
+                   Py_ssize_t run, int sh, int sw, Py_ssize_t chunk, int nthreads):
+    """Transposed kernel gradient, dkt[o, k] = sum_p dy[p, o] * col[p, k].
+
+    Each thread owns a contiguous range of (run, 64-value block, 6-channel
+    block) tasks, so no two threads write the same part of dkt, and walks
+    the pixels chunk by chunk so that a chunk of x and dy stays in cache
+    while all its tasks use it.
+    """
+    cdef Py_ssize_t Hp = xp.shape[1], Wp = xp.shape[2], C = xp.shape[3]
+    cdef Py_ssize_t OH = dy.shape[1], OW = dy.shape[2], O = dy.shape[3]
+    cdef Py_ssize_t P = dy.shape[0] * OH * OW
+    cdef Py_ssize_t K = dkt.shape[1]
+    cdef Py_ssize_t ntasks = off.shape[0] * (run // CNNCORE_COLS) * \
+        ((O + CNNCORE_ROWS - 1) // CNNCORE_ROWS)
+    cdef Py_ssize_t t
+    cdef const float* xptr = &xp[0, 0, 0, 0]
+    cdef const float* dyptr = &dy[0, 0, 0, 0]
+    cdef float* dkptr = &dkt[0, 0]
+    with nogil:
+        for t in prange(nthreads, num_threads=nthreads, schedule="static"):
+            cnncore_dkernel_tasks(xptr, Hp, Wp, C, OH, OW, sh, sw, &off[0], run, dyptr, O,
+                                  dkptr, K, P, chunk, t * ntasks // nthreads,
+                                  (t + 1) * ntasks // nthreads)

@@ -47,9 +47,9 @@ static int cnncore_has_avx512(void)
         _mm512_storeu_ps(out + 48, _mm512_add_ps(a##r##3, bias3));          \
     }
 
-/* y[r, 0:64] = bias + sum_t sum_c src[r][off[t] + c] * w[(t*C + c)*64 : +64], r < nrows. */
+/* y[r, 0:64] = bias + sum_t sum_c src[r][off[t] + c] * w[(t*run + c)*64 : +64], r < nrows. */
 CNNCORE_TARGET static void cnncore_ukernel_6x64(
-    const float *const *src, const ptrdiff_t *off, int ntaps, ptrdiff_t C,
+    const float *const *src, const ptrdiff_t *off, int ntaps, ptrdiff_t run,
     const float *w, const float *bias, float *y, ptrdiff_t ldy, int nrows)
 {
     __m512 a00 = _mm512_setzero_ps(), a01 = a00, a02 = a00, a03 = a00;
@@ -63,7 +63,7 @@ CNNCORE_TARGET static void cnncore_ukernel_6x64(
     for (int t = 0; t < ntaps; t++) {
         const float *s0 = src[0] + off[t], *s1 = src[1] + off[t], *s2 = src[2] + off[t];
         const float *s3 = src[3] + off[t], *s4 = src[4] + off[t], *s5 = src[5] + off[t];
-        for (ptrdiff_t c = 0; c < C; c++) {
+        for (ptrdiff_t c = 0; c < run; c++) {
             w0 = _mm512_loadu_ps(w);
             w1 = _mm512_loadu_ps(w + 16);
             w2 = _mm512_loadu_ps(w + 32);
@@ -85,13 +85,14 @@ CNNCORE_TARGET static void cnncore_ukernel_6x64(
 }
 
 /* Output pixels p0..p1-1 (flat over N, OH, OW) of one 64-channel block.
- * x: padded input (N, Hp, Wp, C); off: the KH*KW tap offsets into it;
- * w: this block's packed weights (KH*KW*C, 64); y: points at y[0, 0, 0, o0],
- * rows of ldy floats. */
+ * x: padded input (N, Hp, Wp, C); off: ntaps offsets into it, each the start
+ * of a run of `run` contiguous values (one kernel tap: run = C; one kernel
+ * row when the column dilation is 1: run = KW*C); w: this block's packed
+ * weights (ntaps*run, 64); y: points at y[0, 0, 0, o0], rows of ldy floats. */
 CNNCORE_TARGET static void cnncore_direct_block(
     const float *x, ptrdiff_t Hp, ptrdiff_t Wp, ptrdiff_t C,
     ptrdiff_t OH, ptrdiff_t OW, ptrdiff_t sh, ptrdiff_t sw,
-    const ptrdiff_t *off, int ntaps, const float *w, const float *bias,
+    const ptrdiff_t *off, int ntaps, ptrdiff_t run, const float *w, const float *bias,
     float *y, ptrdiff_t ldy, ptrdiff_t p0, ptrdiff_t p1)
 {
     const float *src[CNNCORE_ROWS];
@@ -103,7 +104,91 @@ CNNCORE_TARGET static void cnncore_direct_block(
             ptrdiff_t i = rem / OW, j = rem - i * OW;
             src[r] = x + ((bimg * Hp + i * sh) * Wp + j * sw) * C;
         }
-        cnncore_ukernel_6x64(src, off, ntaps, C, w, bias, y + p * ldy, ldy, nrows);
+        cnncore_ukernel_6x64(src, off, ntaps, run, w, bias, y + p * ldy, ldy, nrows);
+    }
+}
+
+
+#define DK_ROW(r)                                      \
+    b = _mm512_set1_ps(dyr##r[0]);                     \
+    a##r##0 = _mm512_fmadd_ps(b, x0, a##r##0);         \
+    a##r##1 = _mm512_fmadd_ps(b, x1, a##r##1);         \
+    a##r##2 = _mm512_fmadd_ps(b, x2, a##r##2);         \
+    a##r##3 = _mm512_fmadd_ps(b, x3, a##r##3);         \
+    dyr##r += ldy;
+
+#define DK_STORE_ROW(r)                                                          \
+    if (r < nrows) {                                                             \
+        float *out = dkt + (ptrdiff_t)r * ldk;                                   \
+        _mm512_storeu_ps(out, _mm512_add_ps(_mm512_loadu_ps(out), a##r##0));      \
+        _mm512_storeu_ps(out + 16, _mm512_add_ps(_mm512_loadu_ps(out + 16), a##r##1)); \
+        _mm512_storeu_ps(out + 32, _mm512_add_ps(_mm512_loadu_ps(out + 32), a##r##2)); \
+        _mm512_storeu_ps(out + 48, _mm512_add_ps(_mm512_loadu_ps(out + 48), a##r##3)); \
+    }
+
+/* Kernel gradient, transposed: dkt[r, 0:64] += sum_p dy[p, r] * x(p)[off : off + 64]
+ * for output channels r < nrows of this block and pixels p0..p1-1, where x(p) is
+ * the corner of pixel p's receptive field in the padded input (N, Hp, Wp, C).
+ * dy points at dy[0, o0] (rows of ldy floats); dkt at dkt[o0, k0] (rows of ldk). */
+CNNCORE_TARGET static void cnncore_ukernel_dk_6x64(
+    const float *x, ptrdiff_t Hp, ptrdiff_t Wp, ptrdiff_t C,
+    ptrdiff_t OH, ptrdiff_t OW, ptrdiff_t sh, ptrdiff_t sw, ptrdiff_t off,
+    const float *dy, ptrdiff_t ldy, float *dkt, ptrdiff_t ldk, int nrows,
+    ptrdiff_t p0, ptrdiff_t p1)
+{
+    __m512 a00 = _mm512_setzero_ps(), a01 = a00, a02 = a00, a03 = a00;
+    __m512 a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+    __m512 a20 = a00, a21 = a00, a22 = a00, a23 = a00;
+    __m512 a30 = a00, a31 = a00, a32 = a00, a33 = a00;
+    __m512 a40 = a00, a41 = a00, a42 = a00, a43 = a00;
+    __m512 a50 = a00, a51 = a00, a52 = a00, a53 = a00;
+    __m512 x0, x1, x2, x3, b;
+    const float *base = dy + p0 * ldy;  /* spare rows re-read row 0 */
+    const float *dyr0 = base, *dyr1 = base + (1 < nrows), *dyr2 = base + 2 * (2 < nrows);
+    const float *dyr3 = base + 3 * (3 < nrows), *dyr4 = base + 4 * (4 < nrows);
+    const float *dyr5 = base + 5 * (5 < nrows);
+    ptrdiff_t bimg = p0 / (OH * OW), rem = p0 - bimg * OH * OW;
+    ptrdiff_t i = rem / OW, j = rem - i * OW;
+    for (ptrdiff_t p = p0; p < p1; p++) {
+        const float *s = x + ((bimg * Hp + i * sh) * Wp + j * sw) * C + off;
+        x0 = _mm512_loadu_ps(s);
+        x1 = _mm512_loadu_ps(s + 16);
+        x2 = _mm512_loadu_ps(s + 32);
+        x3 = _mm512_loadu_ps(s + 48);
+        DK_ROW(0) DK_ROW(1) DK_ROW(2) DK_ROW(3) DK_ROW(4) DK_ROW(5)
+        if (++j == OW) {
+            j = 0;
+            if (++i == OH) { i = 0; bimg++; }
+        }
+    }
+    DK_STORE_ROW(0) DK_STORE_ROW(1) DK_STORE_ROW(2)
+    DK_STORE_ROW(3) DK_STORE_ROW(4) DK_STORE_ROW(5)
+}
+
+/* Tasks task0..task1-1 of the kernel gradient, chunk after chunk of pixels.
+ * A task is (run t, 64-value block cb of the run, 6-channel block ob); the
+ * run starts at off[t]; dkt is (O, ntaps*run), accumulated into. */
+CNNCORE_TARGET static void cnncore_dkernel_tasks(
+    const float *x, ptrdiff_t Hp, ptrdiff_t Wp, ptrdiff_t C,
+    ptrdiff_t OH, ptrdiff_t OW, ptrdiff_t sh, ptrdiff_t sw,
+    const ptrdiff_t *off, ptrdiff_t run, const float *dy, ptrdiff_t O,
+    float *dkt, ptrdiff_t K, ptrdiff_t P, ptrdiff_t chunk,
+    ptrdiff_t task0, ptrdiff_t task1)
+{
+    ptrdiff_t ncb = run / CNNCORE_COLS;
+    ptrdiff_t nob = (O + CNNCORE_ROWS - 1) / CNNCORE_ROWS;
+    for (ptrdiff_t p0 = 0; p0 < P; p0 += chunk) {
+        ptrdiff_t p1 = p0 + chunk < P ? p0 + chunk : P;
+        for (ptrdiff_t task = task0; task < task1; task++) {
+            ptrdiff_t t = task / (ncb * nob), rem = task - t * ncb * nob;
+            ptrdiff_t cb = rem / nob, ob = rem - cb * nob;
+            ptrdiff_t o0 = ob * CNNCORE_ROWS;
+            int nrows = O - o0 < CNNCORE_ROWS ? (int)(O - o0) : CNNCORE_ROWS;
+            cnncore_ukernel_dk_6x64(x, Hp, Wp, C, OH, OW, sh, sw,
+                                    off[t] + cb * CNNCORE_COLS, dy + o0, O,
+                                    dkt + o0 * K + t * run + cb * CNNCORE_COLS, K, nrows,
+                                    p0, p1);
+        }
     }
 }
 
@@ -114,8 +199,15 @@ static int cnncore_has_avx512(void) { return 0; }
 static void cnncore_direct_block(
     const float *x, ptrdiff_t Hp, ptrdiff_t Wp, ptrdiff_t C,
     ptrdiff_t OH, ptrdiff_t OW, ptrdiff_t sh, ptrdiff_t sw,
-    const ptrdiff_t *off, int ntaps, const float *w, const float *bias,
+    const ptrdiff_t *off, int ntaps, ptrdiff_t run, const float *w, const float *bias,
     float *y, ptrdiff_t ldy, ptrdiff_t p0, ptrdiff_t p1) {}
+
+static void cnncore_dkernel_tasks(
+    const float *x, ptrdiff_t Hp, ptrdiff_t Wp, ptrdiff_t C,
+    ptrdiff_t OH, ptrdiff_t OW, ptrdiff_t sh, ptrdiff_t sw,
+    const ptrdiff_t *off, ptrdiff_t run, const float *dy, ptrdiff_t O,
+    float *dkt, ptrdiff_t K, ptrdiff_t P, ptrdiff_t chunk,
+    ptrdiff_t task0, ptrdiff_t task1) {}
 
 #endif
 #endif /* CNNCORE_DIRECT_H */

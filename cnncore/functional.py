@@ -88,7 +88,8 @@ BIG_GEMM_BYTES = 32 << 20
 # float32 convolutions with C_out a multiple of 64 run on a register-blocked
 # AVX-512 micro-kernel where the CPU has it (no column matrix at all).
 USE_DIRECT = _conv.has_direct()
-DIRECT_MIN_CHANNELS = 16    # below: im2col rows feed the micro-kernel
+DIRECT_MIN_CHANNELS = 16    # below, with a column dilation: im2col rows feed the micro-kernel
+DK_CHUNK = 256              # pixels per step of the kernel gradient
 TILE_BYTES = 1 << 20
 
 
@@ -148,39 +149,45 @@ def _conv_forward(x, kernel, bias, stride, dilation, pt, pl, OH, OW):
     return y
 
 
-def _conv_direct(x, kernel, bias, y, stride, dilation, pt, pl, nthreads):
-    """float32 convolution on the AVX-512 micro-kernel (pt, pl >= 0, C_out % 64 == 0).
+def _direct_source(x, KH, KW, OH, OW, stride, dilation, pt, pl, nthreads):
+    """What the AVX-512 micro-kernels read: ``(src, off, run, sh, sw)``.
 
-    The micro-kernel reads receptive fields straight from the zero-padded
-    input, one run of C channels per kernel tap; with few channels (the
-    first layer of a network) it reads rows of an im2col matrix instead,
-    one run of KH*KW*C values per output pixel.
+    Receptive fields are read straight from the zero-padded input ``src``:
+    each output pixel's corner plus ``off[t]`` starts a run of ``run``
+    contiguous values, one run of KW*C values per kernel row (column
+    dilation 1) or of C values per kernel tap.  With few channels and a
+    column dilation, ``src`` is an im2col matrix instead, one run per pixel.
     """
     N, H, W, C = x.shape
-    KH, KW, _, O = kernel.shape
-    _, OH, OW, _ = y.shape
     (sh, sw), (dh, dw) = stride, dilation
-    if C < DIRECT_MIN_CHANNELS:
+    if dw > 1 and C < DIRECT_MIN_CHANNELS:
         src = _scratch((N, OH, OW, KH * KW * C), x.dtype, "padded")
         _conv.im2col(x, src.reshape(-1, KH * KW * C), OH, OW, KH, KW, sh, sw, dh, dw,
                      pt, pl, nthreads)
-        off = np.zeros(1, dtype=np.intp)
-        sh = sw = 1
+        return src, np.zeros(1, dtype=np.intp), KH * KW * C, 1, 1
+    pb = max((OH - 1) * sh + (KH - 1) * dh + 1 - pt - H, 0)
+    pr = max((OW - 1) * sw + (KW - 1) * dw + 1 - pl - W, 0)
+    src = x
+    if pt or pb or pl or pr:
+        src = _scratch((N, pt + H + pb, pl + W + pr, C), x.dtype, "padded")
+        _conv.pad_into(x, src, pt, pl, nthreads)
+    Wp = src.shape[2]
+    if dw == 1:
+        off, run = [m * dh * Wp * C for m in range(KH)], KW * C
     else:
-        pb = max((OH - 1) * sh + (KH - 1) * dh + 1 - pt - H, 0)
-        pr = max((OW - 1) * sw + (KW - 1) * dw + 1 - pl - W, 0)
-        if pt or pb or pl or pr:
-            src = _scratch((N, pt + H + pb, pl + W + pr, C), x.dtype, "padded")
-            _conv.pad_into(x, src, pt, pl, nthreads)
-        else:
-            src = x
-        Wp = src.shape[2]
-        off = np.array([(m * dh * Wp + n * dw) * C for m in range(KH) for n in range(KW)],
-                       dtype=np.intp)
+        off, run = [(m * dh * Wp + n * dw) * C for m in range(KH) for n in range(KW)], C
+    return src, np.array(off, dtype=np.intp), run, sh, sw
+
+
+def _conv_direct(x, kernel, bias, y, stride, dilation, pt, pl, nthreads):
+    """float32 convolution on the AVX-512 micro-kernel (pt, pl >= 0, C_out % 64 == 0)."""
+    KH, KW, C, O = kernel.shape
+    src, off, run, sh, sw = _direct_source(x, KH, KW, y.shape[1], y.shape[2], stride,
+                                           dilation, pt, pl, nthreads)
     cols = _conv.DIRECT_COLS
     wpack = _scratch((O // cols, KH * KW * C, cols), x.dtype, "packed")
     wpack[...] = kernel.reshape(KH * KW * C, O // cols, cols).transpose(1, 0, 2)
-    _conv.direct_forward(src, wpack, bias, off, y, sh, sw, nthreads)
+    _conv.direct_forward(src, wpack, bias, off, y, run, sh, sw, nthreads)
 
 
 def _conv_dkernel(x, dy, KH, KW, stride, dilation, pt, pl):
@@ -193,6 +200,11 @@ def _conv_dkernel(x, dy, KH, KW, stride, dilation, pt, pl):
     if x.size == 0 or dy.size == 0:
         return np.zeros((KH, KW, C, O), dtype=dtype)
     nt = get_num_threads()
+    if USE_DIRECT and dtype == np.float32 and C % _conv.DIRECT_COLS == 0 and pt >= 0 and pl >= 0:
+        src, off, run, sh, sw = _direct_source(x, KH, KW, OH, OW, stride, dilation, pt, pl, nt)
+        dkt = np.zeros((O, K), dtype=dtype)
+        _conv.direct_dkernel(src, dy, off, dkt, run, sh, sw, DK_CHUNK, nt)
+        return dkt.T.reshape(KH, KW, C, O)
     if P * K * dtype.itemsize <= BIG_GEMM_BYTES:
         col = _scratch((P, K), dtype)
         _conv.im2col(x, col, OH, OW, KH, KW, stride[0], stride[1],
