@@ -196,6 +196,36 @@ def test_conv2d_tiled_path_matches_reference(p, dtype, tile_bytes):
         _check_conv(p, dtype)
 
 
+@st.composite
+def wide_conv_problems(draw):
+    """Channel counts that are multiples of 64 on one side or the other: cnncore
+    sends float32 convolutions with C_out % 64 == 0 (forward, and dx with
+    C_in % 64 == 0) and C_in % 64 == 0 (kernel gradient) to an AVX-512
+    micro-kernel, with separate branches for few channels + column dilation,
+    column dilation 1, and per-tap runs."""
+    wide_out = draw(st.booleans())
+    C = draw(st.sampled_from([1, 3, 16, 64])) if wide_out else 64
+    O = 64 * draw(ints(1, 2)) if wide_out else draw(st.sampled_from([1, 5, 64]))
+    return dict(N=draw(ints(1, 2)), H=draw(ints(1, 9)), W=draw(ints(1, 9)), C=C, O=O,
+                KH=draw(ints(1, 4)), KW=draw(ints(1, 4)),
+                stride=draw(int_or_pair(1, 3)), dilation=draw(int_or_pair(1, 3)),
+                padding=draw(paddings), bias=draw(st.booleans()),
+                threads=draw(ints(1, 3)), seed=draw(seeds))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(p=wide_conv_problems(), dk_chunk=st.sampled_from([None, 1, 5]))
+def test_conv2d_wide_channels_match_reference(p, dk_chunk):
+    """float32 only (that is what the micro-kernel serves); dk_chunk shrinks the
+    kernel gradient's pixel chunk (white-box, when cnncore has the knob) so
+    that chunk boundaries fall inside these small images."""
+    functional = importlib.import_module("cnncore.functional")
+    with pytest.MonkeyPatch.context() as mp:
+        if dk_chunk is not None and hasattr(functional, "DK_CHUNK"):
+            mp.setattr(functional, "DK_CHUNK", dk_chunk)
+        _check_conv(p, "float32")
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_conv2d_large_case_uses_big_path(dtype):
     """One case above cnncore's default tiling threshold (~32 MB of im2col columns
