@@ -199,11 +199,16 @@ def judge_all(chk, cases, results, arrays):
             failures.append((i, case, msg))
     total = len(cases)
     lines.append(f"{fn}: {passed} of {total} generated cases passed.")
-    for i, case, msg in failures[:MAX_SHOWN]:
+    shown = [f for f in failures if results[f[0]].get("status") != "skipped"]
+    skipped = len(failures) - len(shown)
+    for i, case, msg in shown[:MAX_SHOWN]:
         lines.append(f"  case {i + 1}: {case.label(fn)}")
         lines.append(f"      {msg}")
-    if len(failures) > MAX_SHOWN:
-        lines.append(f"  ... and {len(failures) - MAX_SHOWN} more failing cases.")
+    if len(shown) > MAX_SHOWN:
+        lines.append(f"  ... and {len(shown) - MAX_SHOWN} more failing cases.")
+    if skipped:
+        reason = next(results[i].get("message", "") for i, _, _ in failures if results[i].get("status") == "skipped")
+        lines.append(f"  {skipped} further cases were not run ({reason.replace('not run: ', '')}).")
     for note in sorted(notes):
         if note == "printed":
             lines.append("  note: your function printed output while graded (hidden here); that costs nothing.")

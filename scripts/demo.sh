@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The course demo, from a fresh clone: install cnncore with the course tools,
+# build the release of every assignment, grade the bundled sample class
+# (the worked solution, the untouched release, typical mistakes and
+# misbehaving students) with nbgrader and its SQLite gradebook, print the
+# gradebook, and write the feedback HTML.
+#
+#   bash scripts/demo.sh               # grades in a temporary course copy
+#   bash scripts/demo.sh --keep DIR    # ... in DIR, kept for inspection
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python -m pip install ".[course]"
+python scripts/course.py demo "$@"

@@ -1,0 +1,201 @@
+"""The instructor's nbgrader workflow, run for real on a temporary copy of the course.
+
+nbgrader generate_assignment for every assignment; submissions made from the
+released notebooks (the worked solution, the untouched release, the sample
+class's typical mistakes, misbehaving students); one nbgrader autograde per
+assignment over all of them; the SQLite gradebook read back with
+nbgrader.api.Gradebook; nbgrader generate_feedback; nbgrader validate on the
+source notebooks.  About 5 minutes on 2 cores.
+"""
+import os
+import shutil
+import sys
+import time
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+
+pytest.importorskip("nbgrader")
+pytest.importorskip("jupytext")
+import nbformat  # noqa: E402
+import course as builder  # noqa: E402
+import sample_class  # noqa: E402
+
+MISTAKES = sample_class.load_mistakes()
+ASSIGNMENTS = [a for a in builder.available_assignments()]
+# The per-cell limit of nbgrader, lowered for the test so that the endless-loop
+# student costs less time (the hidden tests cut each case off after 10 s).
+CELL_TIMEOUT = "25"
+
+
+def classes():
+    out = {}
+    for table in (MISTAKES.SAMPLE_CLASS, MISTAKES.MISBEHAVING):
+        for a, students in table.items():
+            out.setdefault(a, {}).update(students)
+    for a in ASSIGNMENTS:
+        out.setdefault(a, {}).setdefault("ada", [])
+        out[a].setdefault("ben", "release")
+    return out
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    course = str(tmp_path_factory.mktemp("course"))
+    sample_class.copy_course(course)
+    timings = {}
+    rows = {}
+    for a, students in classes().items():
+        if a not in ASSIGNMENTS:
+            continue
+        sample_class.generate(course, a)
+        for student, mistakes in students.items():
+            sample_class.submit(course, a, student, mistakes, MISTAKES.MISTAKES)
+        t0 = time.monotonic()
+        sample_class.autograde(course, a, f"--Execute.timeout={CELL_TIMEOUT}")
+        timings[a] = (time.monotonic() - t0) / len(students)
+        sample_class.feedback(course, a)
+        rows[a] = {student: cells for student, cells, _, _ in sample_class.gradebook_rows(course, a)}
+    print("autograde seconds per submission:", {a: round(t, 1) for a, t in timings.items()})
+    return course, rows
+
+
+def autograded_cells(course, assignment):
+    return {c.metadata["nbgrader"]["grade_id"]: c for c in
+            nbformat.read(os.path.join(course, "source", assignment, f"{assignment}.ipynb"), 4).cells
+            if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")}
+
+
+def code_scores(rows, assignment, student):
+    return {k: (v[0], v[1]) for k, v in rows[assignment][student].items() if v[3] == "code"}
+
+
+def output_text(course, assignment, student, grade_id):
+    nb = nbformat.read(os.path.join(course, "autograded", student, assignment, f"{assignment}.ipynb"), 4)
+    for c in nb.cells:
+        if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id:
+            return "".join(o.get("text", "") or str(o.get("data", {}).get("text/plain", "")) or
+                           (o.get("ename", "") + ": " + o.get("evalue", "")) for o in c.outputs)
+    raise KeyError(grade_id)
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_worked_solution_gets_every_autograded_point(graded, assignment):
+    course, rows = graded
+    scores = code_scores(rows, assignment, "ada")
+    assert scores and all(s == m for s, m in scores.values()), scores
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_untouched_release_gets_zero(graded, assignment):
+    course, rows = graded
+    scores = code_scores(rows, assignment, "ben")
+    assert scores and all(s == 0 for s, m in scores.values()), scores
+
+
+def _sample_students():
+    for a, students in MISTAKES.SAMPLE_CLASS.items():
+        for student, mistakes in students.items():
+            if mistakes and mistakes != "release":
+                yield a, student, mistakes
+
+
+@pytest.mark.parametrize("assignment,student,mistakes", list(_sample_students()))
+def test_each_mistake_loses_points_in_its_cell_only(graded, assignment, student, mistakes):
+    course, rows = graded
+    if assignment not in rows:
+        pytest.skip(f"{assignment} not built")
+    scores = code_scores(rows, assignment, student)
+    broken = {f"test_{MISTAKES.MISTAKES[m]['function']}" for m in mistakes}
+    for cell, (score, max_score) in scores.items():
+        if cell in broken:
+            assert score < max_score, f"{student} ({mistakes}) kept every point of {cell}"
+        else:
+            assert score == max_score, f"{student} ({mistakes}) lost points in {cell}: {score}/{max_score}"
+
+
+def test_typical_mistakes_explained_in_the_output(graded):
+    course, rows = graded
+    expected = {
+        ("cara", "test_conv2d_forward"): "the kernel is flipped",
+        ("cara", "test_conv_output_size"): "one too few",
+        ("cara", "test_conv2d_backward"): "add up the contributions of every example",
+        ("dan", "test_conv2d_forward"): "SAME padding is on the wrong side",
+        ("dan", "test_conv2d_backward"): "expected shape",
+        ("eve", "test_conv2d_forward"): "strides are swapped",
+        ("finn", "test_conv2d_forward"): "expected dtype float32",
+    }
+    for (student, cell), phrase in expected.items():
+        assert phrase in output_text(course, "conv2d", student, cell), (student, cell)
+    if "batchnorm" in rows:
+        bn = {
+            ("cara", "test_batch_norm_train"): "unbiased",
+            ("cara", "test_batch_norm_infer"): "statistics of this batch",
+            ("cara", "test_update_moving_stats"): "wrong way round",
+            ("cara", "test_batch_norm_backward"): "constants",
+            ("dan", "test_batch_norm_train"): "per position",
+            ("dan", "test_update_moving_stats"): "in place",
+            ("eve", "test_batch_norm_train"): "under the square root",
+        }
+        for (student, cell), phrase in bn.items():
+            assert phrase in output_text(course, "batchnorm", student, cell), (student, cell)
+
+
+def test_misbehaving_students_gain_nothing(graded):
+    course, rows = graded
+    s = lambda student: code_scores(rows, "conv2d", student)  # noqa: E731
+    full = {k: m for k, (v, m) in s("ada").items()}
+    for student in ("gus", "hal", "ivy"):           # patched numpy / replaced cnncore / always-equal
+        scores = s(student)
+        assert scores["test_conv2d_forward"][0] == 0, (student, scores)
+        assert scores["test_conv_output_size"][0] == full["test_conv_output_size"]
+        assert scores["test_conv2d_backward"][0] == full["test_conv2d_backward"]
+    jo = s("jo")                                    # calls cnncore
+    assert jo["test_conv2d_forward"][0] == 0 and jo["test_conv_output_size"][0] == 0
+    assert "no credit" in output_text(course, "conv2d", "jo", "test_conv2d_forward")
+    assert jo["test_conv2d_backward"][0] == full["test_conv2d_backward"]
+
+
+def test_endless_loops_are_cut_off_and_the_rest_is_graded(graded):
+    course, rows = graded
+    kim = code_scores(rows, "conv2d", "kim")
+    assert kim["test_conv_output_size"][0] == 0
+    assert 0 < kim["test_conv2d_forward"][0] < kim["test_conv2d_forward"][1]
+    assert kim["test_conv2d_backward"][0] == kim["test_conv2d_backward"][1]
+    assert "stopped after" in output_text(course, "conv2d", "kim", "test_conv2d_forward")
+
+
+def test_warnings_and_stderr_do_not_zero_a_correct_solution(graded):
+    course, rows = graded
+    lou = code_scores(rows, "conv2d", "lou")
+    assert all(s == m for s, m in lou.values()), lou
+
+
+def test_release_has_neither_solutions_nor_hidden_tests(graded):
+    course, _ = graded
+    for a in ASSIGNMENTS:
+        path = os.path.join(course, "release", a, f"{a}.ipynb")
+        with open(path) as f:
+            text = f.read()
+        for secret in ("BEGIN SOLUTION", "HIDDEN TESTS", "cnncore.grading import check",
+                       "np.einsum", "Model answer", "### END"):
+            assert secret not in text, (a, secret)
+        assert "raise NotImplementedError()" in text
+
+
+def test_feedback_shows_diagnostics_not_hidden_tests(graded):
+    course, _ = graded
+    path = os.path.join(course, "feedback", "cara", "conv2d", "conv2d.html")
+    with open(path) as f:
+        html = f.read()
+    assert "the kernel is flipped" in html and "cases passed" in html
+    assert "HIDDEN TESTS" not in html and "grading import check" not in html
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_nbgrader_validate_passes_on_the_source_notebooks(tmp_path, assignment):
+    course = sample_class.copy_course(str(tmp_path / "c"))
+    proc = sample_class.nbgrader(course, "validate", os.path.join("source", assignment, f"{assignment}.ipynb"))
+    assert "Success! Your notebook passes all the tests." in proc.stdout + proc.stderr, proc.stdout[-3000:]
