@@ -7,6 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_limits
+
+import cnncore
 
 pytest.importorskip("sklearn")
 
@@ -32,7 +35,18 @@ def test_digits_data_is_upsampled_and_split():
     assert np.all(x_train[:, ::4, ::4] == x_train[:, 3::4, 3::4])
 
 
-def test_digits_small_vgg_learns(tmp_path):
+@pytest.fixture
+def one_thread():
+    """This run proves learning, not speed: on one thread its time does not depend on
+    whether the machine's other core is free (with both cores, fork-join kernels wait
+    a scheduler slice at every barrier while anything else runs, ~25x slower here)."""
+    old = cnncore.set_num_threads(1)
+    with threadpool_limits(1):
+        yield
+    cnncore.set_num_threads(old)
+
+
+def test_digits_small_vgg_learns(tmp_path, one_thread):
     demo = load_example()
     start = time.perf_counter()
     model, history, acc, seconds = demo.run(epochs=CI_EPOCHS, verbose=False)
