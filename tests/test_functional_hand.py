@@ -322,3 +322,14 @@ def test_softmax_cross_entropy_by_hand(m):
     assert np.ndim(loss) == 0
     np.testing.assert_allclose(float(loss), (math.log(2) - math.log(0.75)) / 2, rtol=1e-12)
     np.testing.assert_allclose(dlogits, np.array([[-0.5, 0.5], [0.25, -0.25]]) / 2, rtol=1e-12)
+
+
+def test_numpy_integers_are_ints(m):
+    """Stride, dilation, padding and pool sizes computed with NumPy (np.int64) are ints too."""
+    two, one = np.int64(2), np.int64(1)
+    np.testing.assert_allclose(m.conv2d(X3, K2, stride=two, padding="same", dilation=one),
+                               img([[-4, 3], [7, 9]]), atol=1e-12)
+    np.testing.assert_allclose(m.conv2d(X3, K2, stride=(two, two), padding=(np.int64(0), np.int64(0))),
+                               img([[-4]]), atol=1e-12)
+    np.testing.assert_array_equal(m.max_pool2d(X3, two, two, "same"), img([[5, 6], [8, 9]]))
+    assert m.conv_output_size(np.int64(7), np.int64(3), two, "same") == 4
