@@ -56,7 +56,8 @@ def torch_model(batch_norm, seed=0, pool=(7, 7), in_features=None, fc=FC):
         m.classifier[0] = nn.Linear(in_features, fc)
     with torch.no_grad():
         for mod in m.modules():
-            if isinstance(mod, (nn.Conv2d, nn.Linear)):
+            if isinstance(mod, (nn.Conv2d, nn.Linear)):   # He init: logits of order 1, not 1e-1
+                nn.init.kaiming_normal_(mod.weight, nonlinearity="relu")
                 mod.bias.uniform_(-0.2, 0.2)
             if isinstance(mod, nn.BatchNorm2d):       # statistics far from the defaults
                 mod.weight.uniform_(0.5, 1.5)
