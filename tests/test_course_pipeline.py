@@ -141,6 +141,14 @@ def test_typical_mistakes_explained_in_the_output(graded):
         }
         for (student, cell), phrase in bn.items():
             assert phrase in output_text(course, "batchnorm", student, cell), (student, cell)
+    if "vgg19" in rows:
+        vgg = {
+            ("cara", "test_vgg19_stages"): "one bias per output channel",
+            ("cara", "test_receptive_field"): "adds k - 1, not k",
+            ("dan", "test_vgg19_stages"): "halves the height and width",
+        }
+        for (student, cell), phrase in vgg.items():
+            assert phrase in output_text(course, "vgg19", student, cell), (student, cell)
 
 
 def test_misbehaving_students_gain_nothing(graded):

@@ -101,6 +101,22 @@ MISTAKES = {
         replace=[("dx = inv_std / m * (m * dx_hat - dx_hat.sum(axis=axes) - x_hat * (dx_hat * x_hat).sum(axis=axes))",
                   "dx = dx_hat * inv_std")],
     ),
+    # ----------------------------------------------------------------- vgg19
+    "pooling_forgotten": dict(
+        function="vgg19_stages",
+        why="forgets that each block's max pooling halves the height and width",
+        replace=[("height, width = height // 2, width // 2", "height, width = height, width")],
+    ),
+    "conv_bias_forgotten": dict(
+        function="vgg19_stages",
+        why="counts the convolution kernels but not their biases",
+        replace=[("params += filters                         # the bias", "pass")],
+    ),
+    "receptive_field_multiplied": dict(
+        function="receptive_field",
+        why="takes the receptive field of L layers of k x k as L * k",
+        replace=[("return 1 + num_layers * (kernel_size - 1)", "return num_layers * kernel_size")],
+    ),
     # ---------------------------------------------------------- misbehaving
     "patches_numpy": dict(
         function="conv2d_forward",
@@ -226,6 +242,12 @@ SAMPLE_CLASS = {
         "cara": ["unbiased_variance", "batch_stats_at_inference", "momentum_backwards", "bn_backward_constants"],
         "dan": ["per_position", "in_place_update"],
         "eve": ["eps_outside_sqrt"],
+    },
+    "vgg19": {
+        "ada": [],
+        "ben": "release",
+        "cara": ["conv_bias_forgotten", "receptive_field_multiplied"],
+        "dan": ["pooling_forgotten"],
     },
 }
 

@@ -67,6 +67,7 @@ class Case:
 
 class Check:
     function = None
+    output = "arrays"         # "arrays": float64 arrays; "data": plain JSON data (tables, ints)
     n_outputs = None          # None: returns one value; k: returns a tuple of k
     output_names = ("output",)
     forbidden = FORBIDDEN_LIBS
@@ -179,7 +180,9 @@ def judge_all(chk, cases, results, arrays):
             outs = res.get("outputs", [])
             got = []
             for j, o in enumerate(outs):
-                if "problem" in o:
+                if "data" in o:
+                    got.append((o["data"], "data"))
+                elif "problem" in o:
                     got.append((o["problem"], None))
                 else:
                     a = arrays.get(f"{i}/out{j}")
@@ -645,3 +648,155 @@ CHECKS = {chk.function: chk for chk in [
     ConvOutputSize(), Conv2dForward(), Conv2dBackward(),
     BatchNormTrain(), BatchNormInfer(), UpdateMovingStats(), BatchNormBackward(),
 ]}
+
+
+# --------------------------------------------------------------------------
+# VGG-19
+# --------------------------------------------------------------------------
+
+def _vgg19(**kwargs):
+    build = getattr(cnncore, "vgg19", None)
+    if build is None:
+        from cnncore.models import vgg19 as build
+    return build(**kwargs)
+
+
+VGG_STAGES = ["block1", "block2", "block3", "block4", "block5", "fc1", "fc2", "predictions"]
+
+
+def vgg19_stage_table(input_shape, num_classes, batch_norm):
+    """[(stage, output shape, trainable parameters)] of cnncore's VGG-19."""
+    model = _vgg19(num_classes=num_classes, input_shape=input_shape, batch_norm=batch_norm)
+    table = {}
+    for layer in model.layers:
+        stage = layer.name.split("_")[0]
+        if stage not in VGG_STAGES:
+            continue
+        shape, params = table.get(stage, (None, 0))
+        table[stage] = (list(layer.output_shape), params + int(layer.num_params))
+    del model
+    return [[s, table[s][0], table[s][1]] for s in VGG_STAGES]
+
+
+class Vgg19Stages(Check):
+    function = "vgg19_stages"
+    output = "data"
+    output_names = ("table",)
+
+    def cases(self, rng):
+        specs = [((224, 224, 3), 1000, False), ((224, 224, 3), 1000, True), ((32, 32, 3), 10, False),
+                 ((64, 96, 1), 5, False), ((96, 64, 3), 100, True), ((64, 64, 3), 2, False)]
+        cases = []
+        for shape, classes, bn in specs:
+            kwargs = {"input_shape": shape, "num_classes": classes}
+            if bn:
+                kwargs["batch_norm"] = True
+            cases.append(Case([], kwargs, input_shape=shape, num_classes=classes, batch_norm=bn))
+        return cases
+
+    def expected(self, c):
+        e = c.extra
+        return [vgg19_stage_table(e["input_shape"], e["num_classes"], e["batch_norm"])]
+
+    def judge(self, case, got):
+        table, _ = got[0]
+        expected = case.expected[0]
+        if isinstance(table, str):
+            return table
+        if not isinstance(table, list) or len(table) != len(expected):
+            n = len(table) if isinstance(table, list) else "not a list of"
+            return f"expected a list of {len(expected)} rows (one per stage: {', '.join(VGG_STAGES)}), got {n} rows"
+        problems = []
+        for row, (stage, shape, params) in zip(table, expected):
+            if not isinstance(row, list) or len(row) != 3:
+                return f"each row should be (stage name, output shape, parameters); got {row!r}"
+            name, got_shape, got_params = row
+            if name != stage:
+                problems.append(f"row {stage}: the stage is named {name!r}, expected {stage!r}")
+                continue
+            got_shape_t = tuple(got_shape) if isinstance(got_shape, list) else got_shape
+            if got_shape_t != tuple(shape):
+                hint = ""
+                if isinstance(got_shape, list) and len(got_shape) == 3 and len(shape) == 3:
+                    if got_shape[0] == 2 * shape[0]:
+                        hint = " (the 2x2 max pooling at the end of the block halves the height and width)"
+                    elif got_shape[2] != shape[2]:
+                        hint = " (the channels of the block's convolutions)"
+                problems.append(f"{stage}: expected output shape {tuple(shape)}, got {got_shape_t}{hint}")
+            if got_params != params:
+                hint = self._param_hint(case, stage, got_params, params)
+                problems.append(f"{stage}: expected {params:,} parameters, got {got_params!r}{hint}")
+        return "; ".join(problems[:3]) + (f"; and {len(problems) - 3} more" if len(problems) > 3 else "") \
+            if problems else None
+
+    def _param_hint(self, case, stage, got, params):
+        if not isinstance(got, int):
+            return " (an int, please)"
+        if stage.startswith("block"):
+            channels = {"block1": 64, "block2": 128, "block3": 256, "block4": 512, "block5": 512}[stage]
+            convs = 2 if stage in ("block1", "block2") else 4
+            if case.extra["batch_norm"]:
+                if got == params - 2 * channels * convs:
+                    return " (batch norm adds gamma and beta per channel)"
+                if got == params + channels * convs:
+                    return " (with batch norm the convolutions have no bias: f(BN(Wx)))"
+            elif got == params - channels * convs:
+                return " (each convolution also has one bias per output channel)"
+            return " (a 3x3 convolution from C_in to C_out channels has 3 * 3 * C_in * C_out weights)"
+        if stage == "fc1":
+            return " (fc1's input is the flattened output of block5: H/32 * W/32 * 512 values)"
+        return ""
+
+
+def receptive_field_reference(num_layers, kernel_size):
+    """Measured with cnncore: backpropagate one output pixel through the stack of convolutions."""
+    size = 1 + num_layers * (kernel_size - 1) + 4
+    x = np.zeros((1, size, size, 1))
+    k = np.ones((kernel_size, kernel_size, 1, 1))
+    shapes = [x.shape]
+    for _ in range(num_layers):
+        x = cnncore.conv2d(x, k)
+        shapes.append(x.shape)
+    dy = np.zeros(shapes[-1])
+    dy[0, shapes[-1][1] // 2, shapes[-1][2] // 2, 0] = 1.0
+    for shape in reversed(shapes[:-1]):
+        dy, _, _ = cnncore.conv2d_backward(dy, np.zeros(shape), k)
+    rows = np.nonzero(dy[0, :, :, 0].any(axis=1))[0]
+    return int(rows.max() - rows.min() + 1)
+
+
+class ReceptiveField(Check):
+    function = "receptive_field"
+    output = "data"
+    output_names = ("receptive field",)
+
+    def cases(self, rng):
+        specs = [(1, 3), (2, 3), (3, 3), (4, 3), (1, 5), (2, 5), (1, 7), (5, 3), (3, 1), (2, 7), (16, 3)]
+        cases = []
+        for layers, k in specs:
+            kwargs = {} if k == 3 and rng.random() < 0.5 else {"kernel_size": k}
+            cases.append(Case([("num_layers", layers)], kwargs, layers=layers, kernel_size=k))
+        return cases
+
+    def expected(self, c):
+        return [receptive_field_reference(c.extra["layers"], c.extra["kernel_size"])]
+
+    def judge(self, case, got):
+        value, _ = got[0]
+        exp = case.expected[0]
+        if isinstance(value, str):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return f"expected the int {exp}, got the float {value:g}"
+        if value == exp:
+            return None
+        L, k = case.extra["layers"], case.extra["kernel_size"]
+        msg = f"expected {exp}, got {value!r}"
+        if value == L * k:
+            msg += " -- neighbouring layers' windows overlap: each further layer adds k - 1, not k"
+        elif value == k ** L:
+            msg += " -- the receptive field grows additively with depth (stride 1), not multiplicatively"
+        return msg
+
+
+CHECKS.update({chk.function: chk for chk in [Vgg19Stages(), ReceptiveField()]})

@@ -328,6 +328,35 @@ def to_plain_array(value):
     return plain, str(arr.dtype), tname, None
 
 
+def to_plain_data(value, depth=0):
+    """What the student returned, as plain JSON data (int, float, str, lists); or raise TypeError.
+
+    Used by checks whose answers are tables rather than arrays.  Each value is
+    rebuilt from Python's own types, so a subclass with a custom ``__eq__``
+    cannot travel to the worker.
+    """
+    if depth > 6:
+        raise TypeError("nested too deeply")
+    if isinstance(value, bool) or isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, int):
+        return int.__int__(value)
+    if isinstance(value, np.integer):
+        return int(np.int64(value))
+    if isinstance(value, float):
+        return float.__float__(value)
+    if isinstance(value, np.floating):
+        return float(np.float64(value))
+    if isinstance(value, str):
+        return str.__str__(value)[:200]
+    if isinstance(value, (tuple, list, _ndarray)):
+        items = list(value.tolist() if isinstance(value, _ndarray) else value)
+        if len(items) > 10000:
+            raise TypeError("too long")
+        return [to_plain_data(v, depth + 1) for v in items]
+    raise TypeError(f"a {type(value).__name__}")
+
+
 # --------------------------------------------------------------------------
 # the worker process
 # --------------------------------------------------------------------------
@@ -483,7 +512,12 @@ def _run_cases(fn, meta, arrays):
         args = [inputs[a["array"]] if "array" in a else decode_value(a["value"]) for a in case["args"]]
         kwargs = {k: decode_value(v) for k, v in case["kwargs"].items()}
 
-        def convert(value, n_outputs=n_outputs):
+        def convert(value, n_outputs=n_outputs, mode=meta.get("output", "arrays")):
+            if mode == "data":
+                try:
+                    return [("data", to_plain_data(value))]
+                except TypeError as exc:
+                    return f"returned {exc}, which is not made of ints, floats, strings, tuples and lists"
             if n_outputs is None:
                 return [to_plain_array(value)]
             if not isinstance(value, (tuple, list)):
@@ -512,6 +546,9 @@ def _run_cases(fn, meta, arrays):
             for j, item in enumerate(o.value):
                 if len(item) == 2 and isinstance(item[0], str) and item[0] == "extra":
                     res["extra_outputs"] = item[1]
+                    continue
+                if len(item) == 2 and isinstance(item[0], str) and item[0] == "data":
+                    outs.append({"data": item[1]})
                     continue
                 plain, dtype, tname, problem = item
                 if problem is not None:

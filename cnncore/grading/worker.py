@@ -42,6 +42,7 @@ def main(argv=None):
         "function": chk.function,
         "forbidden": list(chk.forbidden),
         "n_outputs": chk.n_outputs,
+        "output": chk.output,
         "cases": [c.wire() for c in cases],
     }
     arrays = {}
