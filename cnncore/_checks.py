@@ -154,9 +154,10 @@ def window_geometry(func, in_hw, kernel_hw, stride, dilation, padding, what="ker
         extent = (k - 1) * d + 1
         if extent > size + before + after:
             axis_name = ("rows", "cols")[axis]
-            _fail(func, f"the {what} ({extent} {axis_name} with dilation) is larger than the "
-                  f"padded input ({size} + {before} + {after} {axis_name})",
-                  f"input spatial shape={tuple(in_hw)}, {what} size={tuple(kernel_hw)}, "
+            dilated = " with dilation" if d > 1 else ""
+            _fail(func, f"the window of `{what}` ({extent} {axis_name}{dilated}) is larger than "
+                  f"the padded input ({size} + {before} + {after} {axis_name})",
+                  f"input spatial shape={tuple(in_hw)}, {what}={tuple(kernel_hw)}, "
                   f"padding={padding!r}")
         pads.append((before, after))
         outs.append(axis_output(size, k, s, d, before, after))

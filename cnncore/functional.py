@@ -280,7 +280,7 @@ def conv2d_backward(dy, x, kernel, stride=1, padding="valid", dilation=1):
     pt, pl = pads[0][0], pads[1][0]
     dkernel = _conv_dkernel(x, dy, KH, KW, stride, dilation, pt, pl)
     dx = _conv_dx(dy, kernel, x.shape, stride, dilation, pt, pl)
-    dbias = dy.reshape(-1, dy.shape[3]).sum(axis=0, dtype=np.float64).astype(x.dtype)
+    dbias = dy.sum(axis=(0, 1, 2), dtype=np.float64).astype(x.dtype)
     return dx, dkernel, dbias
 
 
@@ -293,7 +293,8 @@ def _pool_args(func, x, pool_size, stride, padding):
     check_ndim(x, 4, "x", func, "(N, H, W, C)")
     pool = as_pair(pool_size, "pool_size", func)
     stride = pool if stride is None else as_pair(stride, "stride", func)
-    pads, out_hw = window_geometry(func, x.shape[1:3], pool, stride, (1, 1), padding, what="pool")
+    pads, out_hw = window_geometry(func, x.shape[1:3], pool, stride, (1, 1), padding,
+                                   what="pool_size")
     for (before, after), k in zip(pads, pool):
         if before >= k or after >= k:
             _fail(func, "explicit `padding` must be smaller than `pool_size` (a window of "
@@ -380,8 +381,8 @@ def _bn_apply(x2d, mean, var, gamma, beta, eps, nthreads):
     scale = np.asarray(gamma, dtype=np.float64) / np.sqrt(np.asarray(var, np.float64) + eps)
     y = np.empty_like(x2d)
     if x2d.size:
-        _batchnorm.normalize(x2d, np.asarray(mean, dtype=dtype), scale.astype(dtype),
-                             np.asarray(beta, dtype=dtype), y, nthreads)
+        _batchnorm.normalize(x2d, np.ascontiguousarray(mean, dtype=dtype), scale.astype(dtype),
+                             np.ascontiguousarray(beta, dtype=dtype), y, nthreads)
     return y
 
 
