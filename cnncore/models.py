@@ -254,11 +254,11 @@ class Sequential:
         return out
 
     def __call__(self, x, training=False):
-        """``model(x)``: inference (batched, as :meth:`predict`, without a progress bar);
-        ``model(x, training=True)``: the same as ``forward(x, training=True)``."""
+        """``model(x)``: inference, as ``predict(x, batch_size=32)`` (a progress bar when
+        there is more than one batch); ``model(x, training=True)``: ``forward(x, training=True)``."""
         if training:
             return self.forward(x, training=True)
-        return self.predict(x, batch_size=32, verbose=False)
+        return self.predict(x, batch_size=32, verbose="auto")
 
     # -- parameters -----------------------------------------------------------
     def parameters(self):

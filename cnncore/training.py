@@ -134,9 +134,10 @@ def fit(model, x, y, epochs=1, batch_size=32, optimizer=None, validation_data=No
     """
     x = model.check_input(x)
     y = _check_labels(model, x, y)
-    for what, v in (("epochs", epochs), ("batch_size", batch_size)):
-        if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < (0 if what == "epochs" else 1):
-            raise ValueError(f"{what} must be a positive int. Received: {what}={v!r}")
+    for what, v, low in (("epochs", epochs, 0), ("batch_size", batch_size, 1)):
+        if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < low:
+            kind = "a non-negative" if low == 0 else "a positive"
+            raise ValueError(f"{what} must be {kind} int. Received: {what}={v!r}")
     if validation_data is not None:
         xv, yv = validation_data
         xv = model.check_input(xv)
