@@ -63,11 +63,10 @@ def test_conv2d_golden(m, name, case, a):
 @pytest.mark.parametrize("name, case, a", CONV, ids=ids(CONV))
 def test_conv_padding_golden(m, name, case, a):
     """conv_padding / conv_output_size agree with the padding PyTorch was given."""
-    if isinstance(case["padding"], list) and isinstance(case["padding"][0], list):
-        pytest.skip("((top, bottom), (left, right)) is a 2-D spec; conv_padding is per axis")
     pad = as_arg(case["padding"])
     if isinstance(pad, tuple):
-        pad_rows, pad_cols = pad
+        # (ph, pw), or ((top, bottom), (left, right)): one (before, after) pair per axis
+        pad_rows, pad_cols = (tuple(p) if isinstance(p, (tuple, list)) else p for p in pad)
     else:
         pad_rows = pad_cols = pad
     stride = as_arg(case["stride"])
