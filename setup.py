@@ -75,7 +75,7 @@ extensions = [
     Extension(
         f"cnncore.{name}",
         [f"cnncore/{name}.pyx"],
-        depends=["cnncore/_direct.h"],
+        depends=["cnncore/_direct.h", "cnncore/_bn_kernels.h"],
         include_dirs=[numpy.get_include(), "cnncore"],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_2_0_API_VERSION")],
     )

@@ -1,13 +1,59 @@
 """Batch normalization kernels over channels-last data seen as (M, C).
 
 Prior validation assumed: C-contiguous (M, C) arrays with M >= 1, parameter
-vectors of length C.  Reductions accumulate in float64, per thread over a
-contiguous block of rows, then the per-thread parts are added in order, so
+vectors of length C.  Each thread takes a contiguous block of rows and sums
+into its own float64 totals (the row loops are in _bn_kernels.h, compiled
+for the CPU's vector width); the totals are then added in thread order, so
 a given thread count always gives the same result.
 """
 from cython cimport floating
 from cython.parallel cimport prange
-from libc.math cimport sqrt
+
+
+cdef extern from "_bn_kernels.h" nogil:
+    void cnncore_bn_sums_f(const float* x, Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t C,
+                           const float* shift, double* s, double* q, float* bs, float* bq)
+    void cnncore_bn_sums_d(const double* x, Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t C,
+                           const double* shift, double* s, double* q, double* bs, double* bq)
+    void cnncore_bn_grad_sums_f(const float* dy, const float* x, Py_ssize_t r0, Py_ssize_t r1,
+                                Py_ssize_t C, const float* mean, double* s, double* q,
+                                float* bs, float* bq)
+    void cnncore_bn_grad_sums_d(const double* dy, const double* x, Py_ssize_t r0, Py_ssize_t r1,
+                                Py_ssize_t C, const double* mean, double* s, double* q,
+                                double* bs, double* bq)
+    void cnncore_bn_affine_f(const float* u, const float* x, Py_ssize_t r0, Py_ssize_t r1,
+                             Py_ssize_t C, const float* a, const float* b, const float* m,
+                             const float* d, float* y)
+    void cnncore_bn_affine_d(const double* u, const double* x, Py_ssize_t r0, Py_ssize_t r1,
+                             Py_ssize_t C, const double* a, const double* b, const double* m,
+                             const double* d, double* y)
+
+
+cdef inline void _sums(const floating* x, Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t C,
+                       const floating* shift, double* s, double* q,
+                       floating* bs, floating* bq) noexcept nogil:
+    if floating is float:
+        cnncore_bn_sums_f(x, r0, r1, C, shift, s, q, bs, bq)
+    else:
+        cnncore_bn_sums_d(x, r0, r1, C, shift, s, q, bs, bq)
+
+
+cdef inline void _grad_sums(const floating* dy, const floating* x, Py_ssize_t r0, Py_ssize_t r1,
+                            Py_ssize_t C, const floating* mean, double* s, double* q,
+                            floating* bs, floating* bq) noexcept nogil:
+    if floating is float:
+        cnncore_bn_grad_sums_f(dy, x, r0, r1, C, mean, s, q, bs, bq)
+    else:
+        cnncore_bn_grad_sums_d(dy, x, r0, r1, C, mean, s, q, bs, bq)
+
+
+cdef inline void _affine(const floating* u, const floating* x, Py_ssize_t r0, Py_ssize_t r1,
+                         Py_ssize_t C, const floating* a, const floating* b, const floating* m,
+                         const floating* d, floating* y) noexcept nogil:
+    if floating is float:
+        cnncore_bn_affine_f(u, x, r0, r1, C, a, b, m, d, y)
+    else:
+        cnncore_bn_affine_d(u, x, r0, r1, C, a, b, m, d, y)
 
 
 cdef inline Py_ssize_t _chunk(Py_ssize_t M, int nthreads) noexcept nogil:
@@ -18,6 +64,7 @@ def moments(const floating[:, ::1] x,    # IN  (M, C)
             double[::1] mean,            # OUT (C,)
             double[::1] var,             # OUT (C,) biased (1/M) variance
             double[:, ::1] parts,        # scratch (2 * nthreads, C)
+            floating[:, ::1] block,      # scratch (2 * nthreads, C)
             int nthreads):
     """Per-channel mean and biased variance in one pass over x.
 
@@ -26,20 +73,15 @@ def moments(const floating[:, ::1] x,    # IN  (M, C)
     """
     cdef Py_ssize_t M = x.shape[0], C = x.shape[1]
     cdef Py_ssize_t chunk = _chunk(M, nthreads)
-    cdef Py_ssize_t t, r, c, r0, r1
-    cdef double d, s, q
+    cdef Py_ssize_t t, c, r0, r1
+    cdef double s, q
+    parts[:, :] = 0.0
     with nogil:
         for t in prange(nthreads, num_threads=nthreads, schedule="static"):
             r0 = t * chunk
             r1 = min(r0 + chunk, M)
-            for c in range(C):
-                parts[2 * t, c] = 0.0
-                parts[2 * t + 1, c] = 0.0
-            for r in range(r0, r1):
-                for c in range(C):
-                    d = <double> x[r, c] - <double> x[0, c]
-                    parts[2 * t, c] += d
-                    parts[2 * t + 1, c] += d * d
+            _sums(&x[0, 0], r0, r1, C, &x[0, 0], &parts[2 * t, 0], &parts[2 * t + 1, 0],
+                  &block[2 * t, 0], &block[2 * t + 1, 0])
         for c in range(C):
             s = 0.0
             q = 0.0
@@ -60,47 +102,42 @@ def normalize(const floating[:, ::1] x,       # IN  (M, C)
     """y = (x - mean) * scale + beta, channel by channel."""
     cdef Py_ssize_t M = x.shape[0], C = x.shape[1]
     cdef Py_ssize_t chunk = _chunk(M, nthreads)
-    cdef Py_ssize_t t, r, c, r0, r1
+    cdef Py_ssize_t t, r0, r1
     with nogil:
         for t in prange(nthreads, num_threads=nthreads, schedule="static"):
             r0 = t * chunk
             r1 = min(r0 + chunk, M)
-            for r in range(r0, r1):
-                for c in range(C):
-                    y[r, c] = (x[r, c] - mean[c]) * scale[c] + beta[c]
+            _affine(NULL, &x[0, 0], r0, r1, C, NULL, &scale[0], &mean[0], &beta[0], &y[0, 0])
 
 
 def backward(const floating[:, ::1] dy,      # IN  (M, C)
              const floating[:, ::1] x,       # IN  (M, C)
-             const double[::1] mean,         # IN  (C,)
+             const floating[::1] mean,       # IN  (C,)
              const double[::1] invstd,       # IN  (C,) 1 / sqrt(var + eps)
              const double[::1] gamma,        # IN  (C,)
              floating[:, ::1] dx,            # OUT (M, C)
              double[::1] dgamma,             # OUT (C,)
              double[::1] dbeta,              # OUT (C,)
              double[:, ::1] parts,           # scratch (2 * nthreads, C)
-             floating[:, ::1] coef,          # scratch (4, C)
+             floating[:, ::1] block,         # scratch (2 * nthreads, C)
+             floating[:, ::1] coef,          # scratch (3, C)
              int nthreads):
     """Gradients of y = gamma * (x - mean) * invstd + beta with batch statistics.
 
     dx = gamma * invstd * (dy - mean(dy) - xhat * mean(dy * xhat)), in two
-    passes: the per-channel sums, then dx = a * dy + b * (x - mean) + c.
+    passes: the per-channel sums, then dx = a * dy + b * (x - mean) + d.
     """
     cdef Py_ssize_t M = dy.shape[0], C = dy.shape[1]
     cdef Py_ssize_t chunk = _chunk(M, nthreads)
-    cdef Py_ssize_t t, r, c, r0, r1
+    cdef Py_ssize_t t, c, r0, r1
     cdef double g, s, sx
+    parts[:, :] = 0.0
     with nogil:
         for t in prange(nthreads, num_threads=nthreads, schedule="static"):
             r0 = t * chunk
             r1 = min(r0 + chunk, M)
-            for c in range(C):
-                parts[2 * t, c] = 0.0
-                parts[2 * t + 1, c] = 0.0
-            for r in range(r0, r1):
-                for c in range(C):
-                    parts[2 * t, c] += <double> dy[r, c]
-                    parts[2 * t + 1, c] += <double> dy[r, c] * (<double> x[r, c] - mean[c])
+            _grad_sums(&dy[0, 0], &x[0, 0], r0, r1, C, &mean[0], &parts[2 * t, 0],
+                       &parts[2 * t + 1, 0], &block[2 * t, 0], &block[2 * t + 1, 0])
         for c in range(C):
             s = 0.0
             sx = 0.0
@@ -113,11 +150,8 @@ def backward(const floating[:, ::1] dy,      # IN  (M, C)
             coef[0, c] = <floating> g
             coef[1, c] = <floating> (-g * invstd[c] * invstd[c] * sx / M)
             coef[2, c] = <floating> (-g * s / M)
-            coef[3, c] = <floating> mean[c]
         for t in prange(nthreads, num_threads=nthreads, schedule="static"):
             r0 = t * chunk
             r1 = min(r0 + chunk, M)
-            for r in range(r0, r1):
-                for c in range(C):
-                    dx[r, c] = (coef[0, c] * dy[r, c] + coef[1, c] * (x[r, c] - coef[3, c])
-                                + coef[2, c])
+            _affine(&dy[0, 0], &x[0, 0], r0, r1, C, &coef[0, 0], &coef[1, 0], &mean[0],
+                    &coef[2, 0], &dx[0, 0])

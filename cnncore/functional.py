@@ -370,7 +370,7 @@ def batch_norm_train(x, gamma, beta, eps=1e-3):
     nt = min(get_num_threads(), M)
     mean = np.empty(C)
     var = np.empty(C)
-    _batchnorm.moments(x2d, mean, var, np.empty((2 * nt, C)), nt)
+    _batchnorm.moments(x2d, mean, var, np.empty((2 * nt, C)), np.empty((2 * nt, C), x.dtype), nt)
     y = _bn_apply(x2d, mean, var, gamma, beta, eps, nt).reshape(x.shape)
     return y, mean.astype(x.dtype), var.astype(x.dtype)
 
@@ -428,9 +428,10 @@ def batch_norm_backward(dy, x, gamma, mean, var, eps=1e-3):
     dx = np.empty_like(x2d)
     dgamma = np.empty(C)
     dbeta = np.empty(C)
-    _batchnorm.backward(contiguous(dy).reshape(-1, C), x2d, mean.astype(np.float64), invstd,
-                        gamma.astype(np.float64), dx, dgamma, dbeta, np.empty((2 * nt, C)),
-                        np.empty((4, C), dtype=x.dtype), nt)
+    _batchnorm.backward(contiguous(dy).reshape(-1, C), x2d, np.ascontiguousarray(mean, x.dtype),
+                        invstd, gamma.astype(np.float64), dx, dgamma, dbeta,
+                        np.empty((2 * nt, C)), np.empty((2 * nt, C), x.dtype),
+                        np.empty((3, C), x.dtype), nt)
     return dx.reshape(x.shape), dgamma.astype(x.dtype), dbeta.astype(x.dtype)
 
 
