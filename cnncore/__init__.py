@@ -2,7 +2,8 @@
 
 Functional API (channels-last, Keras conventions; see DESIGN.md):
 convolution forward and backward, max pooling, batch normalization for
-training and inference, dense, ReLU, softmax and cross-entropy.
+training and inference, dense, ReLU, softmax and cross-entropy.  On top of
+it: layers and models (``cnncore.vgg19``), training, weight interchange.
 """
 try:
     from . import _batchnorm, _conv, _pool  # noqa: F401  (the compiled kernels)
@@ -19,6 +20,9 @@ from .functional import (batch_norm_backward, batch_norm_infer, batch_norm_train
                          max_pool2d, max_pool2d_backward, relu, relu_backward, softmax,
                          softmax_cross_entropy, update_moving_stats)
 
+from . import layers, models, training, weights  # noqa: E402  (above the functional API)
+from .models import VGG, VGG_CONFIGS, Sequential, vgg, vgg11, vgg13, vgg16, vgg19  # noqa: E402
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -27,4 +31,6 @@ __all__ = [
     "batch_norm_train", "batch_norm_infer", "batch_norm_backward", "update_moving_stats",
     "dense", "dense_backward", "relu", "relu_backward", "softmax", "softmax_cross_entropy",
     "get_num_threads", "set_num_threads",
+    "layers", "models", "training", "weights",
+    "Sequential", "VGG", "VGG_CONFIGS", "vgg", "vgg11", "vgg13", "vgg16", "vgg19",
 ]
