@@ -60,6 +60,19 @@ def conv_padding(size, kernel_size, stride=1, padding="valid", dilation=1):
 
 
 # ---------------------------------------------------------------------------
+# Threads: small calls run serially, as waking a thread team costs more than
+# the work (and much more when another process holds the other core).
+
+SERIAL_WORK = 1 << 16
+
+
+def _threads_for(work, limit=None):
+    """Threads for a call doing about ``work`` element operations (at most ``limit``)."""
+    nt = get_num_threads() if work >= SERIAL_WORK else 1
+    return max(min(nt, limit), 1) if limit is not None else nt
+
+
+# ---------------------------------------------------------------------------
 # Scratch memory, reused across calls (a fresh page costs more than the
 # arithmetic on it), one set per Python thread.
 
@@ -118,10 +131,10 @@ def _conv_forward(x, kernel, bias, stride, dilation, pt, pl, OH, OW):
         return y
     K = KH * KW * C
     bias_arr = np.empty(0, dtype=dtype) if bias is None else bias
+    nt = _threads_for(y.size * K // 16)
     if x.size == 0:  # only padding under the kernel (e.g. a zero-width image, padded)
         y[...] = 0 if bias is None else bias
         return y
-    nt = get_num_threads()
     if USE_DIRECT and dtype == np.float32 and O % _conv.DIRECT_COLS == 0 and pt >= 0 and pl >= 0:
         _conv_direct(x, kernel, bias_arr, y, stride, dilation, pt, pl, nt)
         return y
@@ -199,7 +212,7 @@ def _conv_dkernel(x, dy, KH, KW, stride, dilation, pt, pl):
     P = N * OH * OW
     if x.size == 0 or dy.size == 0:
         return np.zeros((KH, KW, C, O), dtype=dtype)
-    nt = get_num_threads()
+    nt = _threads_for(dy.size * K // 16)
     if USE_DIRECT and dtype == np.float32 and C % _conv.DIRECT_COLS == 0 and pt >= 0 and pl >= 0:
         src, off, run, sh, sw = _direct_source(x, KH, KW, OH, OW, stride, dilation, pt, pl, nt)
         dkt = np.zeros((O, K), dtype=dtype)
@@ -308,7 +321,7 @@ def max_pool2d(x, pool_size=2, stride=None, padding="valid"):
     y = np.empty((x.shape[0], OH, OW, x.shape[3]), dtype=x.dtype)
     if y.size:
         _pool.max_pool_forward(x, y, pool[0], pool[1], stride[0], stride[1],
-                               pads[0][0], pads[1][0], get_num_threads())
+                               pads[0][0], pads[1][0], _threads_for(y.size * pool[0] * pool[1]))
     return y
 
 
@@ -321,7 +334,7 @@ def max_pool2d_backward(dy, x, pool_size=2, stride=None, padding="valid"):
     dx = np.zeros_like(x)
     if dy.size:
         _pool.max_pool_backward(contiguous(dy), x, dx, pool[0], pool[1], stride[0], stride[1],
-                                pads[0][0], pads[1][0], get_num_threads())
+                                pads[0][0], pads[1][0], _threads_for(dy.size * pool[0] * pool[1]))
     return dx
 
 
@@ -367,7 +380,7 @@ def batch_norm_train(x, gamma, beta, eps=1e-3):
     if M == 0:
         nan = np.full(C, np.nan, dtype=x.dtype)
         return np.empty_like(x), nan, nan.copy()
-    nt = min(get_num_threads(), M)
+    nt = _threads_for(x.size, M)
     mean = np.empty(C)
     var = np.empty(C)
     _batchnorm.moments(x2d, mean, var, np.empty((2 * nt, C)), np.empty((2 * nt, C), x.dtype), nt)
@@ -398,7 +411,7 @@ def batch_norm_infer(x, gamma, beta, moving_mean, moving_var, eps=1e-3):
     if np.any(moving_var + eps <= 0):
         _fail(func, "`moving_var` + eps must be positive", f"moving_var={moving_var!r}")
     x2d = x.reshape(-1, x.shape[-1])
-    nt = max(min(get_num_threads(), x2d.shape[0]), 1)
+    nt = _threads_for(x.size, x2d.shape[0])
     return _bn_apply(x2d, moving_mean, moving_var, gamma, beta, eps, nt).reshape(x.shape)
 
 
@@ -423,7 +436,7 @@ def batch_norm_backward(dy, x, gamma, mean, var, eps=1e-3):
     if M == 0:
         zeros = np.zeros(C, dtype=x.dtype)
         return np.empty_like(x), zeros, zeros.copy()
-    nt = min(get_num_threads(), M)
+    nt = _threads_for(x.size, M)
     invstd = 1.0 / np.sqrt(var.astype(np.float64) + eps)
     dx = np.empty_like(x2d)
     dgamma = np.empty(C)

@@ -50,7 +50,8 @@ def path(request, monkeypatch):
 
 
 @pytest.fixture(params=[1, 2, 3])
-def threads(request):
+def threads(request, monkeypatch):
+    monkeypatch.setattr(F, "SERIAL_WORK", 0)  # these small cases too run on every thread
     old = cnncore.set_num_threads(request.param)
     yield request.param
     cnncore.set_num_threads(old)
