@@ -155,7 +155,7 @@ def test_misbehaving_students_gain_nothing(graded):
     course, rows = graded
     s = lambda student: code_scores(rows, "conv2d", student)  # noqa: E731
     full = {k: m for k, (v, m) in s("ada").items()}
-    for student in ("gus", "hal", "ivy"):           # patched numpy / replaced cnncore / always-equal
+    for student in ("gus", "hal", "ivy", "max"):    # patched numpy / replaced cnncore / always-equal / display
         scores = s(student)
         assert scores["test_conv2d_forward"][0] == 0, (student, scores)
         assert scores["test_conv_output_size"][0] == full["test_conv_output_size"]

@@ -180,3 +180,12 @@ def test_worker_rejects_unknown_check():
     proc = subprocess.run([sys.executable, "-I", "-m", "cnncore.grading.worker", "no_such_check", "0"],
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and "unknown check" in proc.stderr
+
+
+def test_replaced_builtins_are_detected(monkeypatch, capsys):
+    import builtins
+    monkeypatch.setattr(builtins, "float", lambda *a: 1.0)
+    score = check("conv2d_forward", {"conv2d_forward": lambda *a, **k: None}, points=6)
+    monkeypatch.undo()
+    assert score == 0
+    assert "builtins.float" in capsys.readouterr().out

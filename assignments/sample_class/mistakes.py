@@ -156,6 +156,19 @@ fake_grading.check = lambda name, namespace, points, seed=0: float(points)
 sys.modules["cnncore.grading"] = fake_grading
 ''',
     ),
+    "fakes_the_score": dict(
+        function="conv2d_forward",
+        why="returns zeros and makes IPython display every float as 6.0 (the cell's full score)",
+        code='''import numpy as np
+from IPython import get_ipython
+
+get_ipython().display_formatter.formatters["text/plain"].for_type(float, lambda obj, p, cycle: p.text("6.0"))
+
+
+def conv2d_forward(x, kernel, stride=1, padding="valid"):
+    return np.zeros((x.shape[0], x.shape[1], x.shape[2], kernel.shape[3]), dtype=x.dtype)
+''',
+    ),
     "always_equal": dict(
         function="conv2d_forward",
         why="returns an object that compares equal to anything",
@@ -260,5 +273,6 @@ MISBEHAVING = {
         "jo": ["calls_cnncore", "calls_cnncore_size"],
         "kim": ["endless_loop_strided", "endless_loop"],
         "lou": ["noisy_but_right"],
+        "max": ["fakes_the_score"],
     },
 }

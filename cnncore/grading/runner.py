@@ -379,17 +379,23 @@ def _start_worker(check_name, seed):
 
 
 def _restore_display():
-    """Undo custom IPython printers for numbers, so the score shows as itself."""
+    """Undo custom IPython printers and display hooks, so the score shows as itself."""
     try:
         from IPython import get_ipython
         ip = get_ipython()
         if ip is None:
             return
-        fmt = ip.display_formatter.formatters.get("text/plain")
+        formatter = ip.display_formatter
+        for attr in ("format", "__call__"):
+            formatter.__dict__.pop(attr, None)
+        fmt = formatter.formatters.get("text/plain")
+        fmt.__dict__.pop("__call__", None)
         for t in (float, int):
             fmt.type_printers.pop(t, None)
         fmt.deferred_printers.pop(("builtins", "float"), None)
         fmt.deferred_printers.pop(("builtins", "int"), None)
+        for attr in ("write_format_data", "compute_format_data", "__call__", "write_output_prompt"):
+            ip.displayhook.__dict__.pop(attr, None)
         if sys.displayhook is not ip.displayhook:
             sys.displayhook = ip.displayhook
     except Exception:
@@ -434,6 +440,19 @@ def _integrity_problems():
             problems.append(label)
     if _np_array is not np.array or _ndarray is not np.ndarray:
         problems.append("numpy")
+    # Builtins the grader uses, compared with what literals give (which no code can replace).
+    import builtins
+    literal_types = {"float": (0.0).__class__, "int": (0).__class__, "str": "".__class__,
+                     "list": [].__class__, "dict": {}.__class__, "tuple": ().__class__,
+                     "bool": True.__class__, "type": (0).__class__.__class__}
+    for name, cls in literal_types.items():
+        if getattr(builtins, name, None) is not cls:
+            problems.append(f"builtins.{name}")
+    builtin_function = [].append.__class__
+    for name in ("round", "min", "max", "isinstance", "len", "print", "getattr", "callable",
+                 "__import__", "iter", "next", "abs", "sum", "any", "all", "hasattr", "repr"):
+        if getattr(getattr(builtins, name, None), "__class__", None) is not builtin_function:
+            problems.append(f"builtins.{name}")
     return problems
 
 
