@@ -405,7 +405,9 @@ def test_fuzz_degenerate_sizes_reach_kernels_safely(g):
     kernel = rng.integers(-3, 4, (g["KH"], g["KW"], g["C"], g["O"])).astype(g["dtype"])
     bias = rng.integers(-3, 4, g["O"]).astype(g["dtype"])
     kw = dict(stride=g["stride"], padding=g["padding"], dilation=g["dilation"])
-    old = lib.set_num_threads(g["threads"]) if hasattr(lib, "set_num_threads") else None
+    old = lib.set_num_threads(g["threads"])
+    functional = importlib.import_module("cnncore.functional")
+    old_serial, functional.SERIAL_WORK = functional.SERIAL_WORK, 0  # threads even when tiny
     try:
         for call, args in [("conv2d", (x, kernel, bias)), ("max_pool2d", (x,))]:
             ckw = kw if call == "conv2d" else dict(pool_size=(max(g["KH"], 1), max(g["KW"], 1)),
@@ -444,5 +446,5 @@ def test_fuzz_degenerate_sizes_reach_kernels_safely(g):
         except ValueError:
             event("batch_norm: ValueError")
     finally:
-        if old is not None:
-            lib.set_num_threads(old)
+        lib.set_num_threads(old)
+        functional.SERIAL_WORK = old_serial
