@@ -14,6 +14,9 @@ from cython.parallel cimport parallel, prange, threadid
 from libc.string cimport memcpy, memset
 from scipy.linalg.cython_blas cimport dgemm, sgemm
 
+from cnncore._direct cimport (CNNCORE_COLS, CNNCORE_ROWS, cnncore_direct_block,
+                             cnncore_dkernel_tasks, cnncore_has_avx512)
+
 
 cdef inline void _gemm(char transa, char transb, int m, int n, int k,
                        floating alpha, const floating* a, int lda,
@@ -187,22 +190,6 @@ def dilate_rows_cols(const floating[:, :, :, ::1] dy,   # IN  (N, OH, OW, O)
 
 # ---------------------------------------------------------------------------
 # Direct float32 path: register-blocked AVX-512 micro-kernel (see _direct.h)
-
-cdef extern from "_direct.h" nogil:
-    int cnncore_has_avx512()
-    void cnncore_direct_block(const float* x, Py_ssize_t Hp, Py_ssize_t Wp, Py_ssize_t C,
-                              Py_ssize_t OH, Py_ssize_t OW, Py_ssize_t sh, Py_ssize_t sw,
-                              const Py_ssize_t* off, int ntaps, Py_ssize_t run, const float* w,
-                              const float* bias, float* y, Py_ssize_t ldy,
-                              Py_ssize_t p0, Py_ssize_t p1)
-    void cnncore_dkernel_tasks(const float* x, Py_ssize_t Hp, Py_ssize_t Wp, Py_ssize_t C,
-                               Py_ssize_t OH, Py_ssize_t OW, Py_ssize_t sh, Py_ssize_t sw,
-                               const Py_ssize_t* off, Py_ssize_t run, const float* dy,
-                               Py_ssize_t O, float* dkt, Py_ssize_t K, Py_ssize_t P,
-                               Py_ssize_t chunk, Py_ssize_t task0, Py_ssize_t task1)
-    int CNNCORE_ROWS
-    int CNNCORE_COLS
-
 
 DIRECT_COLS = CNNCORE_COLS
 
