@@ -287,3 +287,39 @@ def direct_dkernel(const float[:, :, :, ::1] xp,     # IN  padded input (N, Hp, 
             cnncore_dkernel_tasks(xptr, Hp, Wp, C, OH, OW, sh, sw, &off[0], run, dyptr, O,
                                   dkptr, K, P, chunk, t * ntasks // nthreads,
                                   (t + 1) * ntasks // nthreads)
+
+
+def pack_weights(const float[:, :, :, ::1] kernel,   # IN  (KH, KW, C, O)
+                 float[:, :, ::1] out,               # OUT (blocks, KH*KW*R, 64)
+                 bint flip, int nthreads):
+    """The micro-kernel's weight layout, in one parallel pass over the kernel.
+
+    flip False (forward): out[b, t*C + c, v] = kernel[t, c, b*64 + v], blocks over O.
+    flip True (input gradient, a correlation with the kernel flipped in both
+    spatial axes and its channels swapped):
+    out[b, t*O + o, v] = kernel[T-1-t, b*64 + v, o], blocks over C.
+    """
+    cdef Py_ssize_t T = kernel.shape[0] * kernel.shape[1]
+    cdef Py_ssize_t C = kernel.shape[2], O = kernel.shape[3]
+    cdef Py_ssize_t cols = CNNCORE_COLS
+    cdef Py_ssize_t nb = out.shape[0]
+    cdef Py_ssize_t R = C if not flip else O
+    cdef Py_ssize_t task, t, b, r, v
+    cdef const float* src
+    cdef const float* kp = &kernel[0, 0, 0, 0]
+    cdef float* outp = &out[0, 0, 0]
+    cdef float* dst
+    with nogil:
+        for task in prange(T * nb, num_threads=nthreads, schedule="static"):
+            t = task // nb
+            b = task - t * nb
+            dst = outp + (b * T * R + t * R) * cols
+            if not flip:
+                src = kp + t * C * O + b * cols
+                for r in range(R):
+                    memcpy(dst + r * cols, src + r * O, cols * sizeof(float))
+            else:
+                src = kp + (T - 1 - t) * C * O + b * cols * O
+                for r in range(R):
+                    for v in range(cols):
+                        dst[r * cols + v] = src[v * O + r]

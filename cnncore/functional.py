@@ -118,13 +118,16 @@ def _tile_rows(P, K, itemsize, nthreads):
 # Convolution
 
 
-def _conv_forward(x, kernel, bias, stride, dilation, pt, pl, OH, OW):
+def _conv_forward(x, kernel, bias, stride, dilation, pt, pl, OH, OW, flip=False):
     """Correlate contiguous ``x`` with contiguous ``kernel``; geometry already checked.
 
-    ``pt``/``pl`` may be negative (the input gradient crops that way).
+    ``pt``/``pl`` may be negative (the input gradient crops that way).  With
+    ``flip``, the kernel used is ``kernel`` flipped in both spatial axes with
+    its channel axes swapped (the input gradient's kernel).
     """
     N, H, W, C = x.shape
-    KH, KW, _, O = kernel.shape
+    KH, KW = kernel.shape[:2]
+    O = kernel.shape[2] if flip else kernel.shape[3]
     dtype = x.dtype
     y = np.empty((N, OH, OW, O), dtype=dtype)
     if y.size == 0:
@@ -136,8 +139,10 @@ def _conv_forward(x, kernel, bias, stride, dilation, pt, pl, OH, OW):
         y[...] = 0 if bias is None else bias
         return y
     if USE_DIRECT and dtype == np.float32 and O % _conv.DIRECT_COLS == 0 and pt >= 0 and pl >= 0:
-        _conv_direct(x, kernel, bias_arr, y, stride, dilation, pt, pl, nt)
+        _conv_direct(x, kernel, bias_arr, y, stride, dilation, pt, pl, nt, flip)
         return y
+    if flip:
+        kernel = np.ascontiguousarray(kernel[::-1, ::-1].transpose(0, 1, 3, 2))
     w2d = kernel.reshape(K, O)
     P = N * OH * OW
     y2d = y.reshape(P, O)
@@ -192,14 +197,15 @@ def _direct_source(x, KH, KW, OH, OW, stride, dilation, pt, pl, nthreads):
     return src, np.array(off, dtype=np.intp), run, sh, sw
 
 
-def _conv_direct(x, kernel, bias, y, stride, dilation, pt, pl, nthreads):
-    """float32 convolution on the AVX-512 micro-kernel (pt, pl >= 0, C_out % 64 == 0)."""
-    KH, KW, C, O = kernel.shape
+def _conv_direct(x, kernel, bias, y, stride, dilation, pt, pl, nthreads, flip):
+    """float32 convolution on the AVX-512 micro-kernel (pt, pl >= 0, y's channels % 64 == 0)."""
+    KH, KW = kernel.shape[:2]
+    C, O = x.shape[3], y.shape[3]
     src, off, run, sh, sw = _direct_source(x, KH, KW, y.shape[1], y.shape[2], stride,
                                            dilation, pt, pl, nthreads)
     cols = _conv.DIRECT_COLS
     wpack = _scratch((O // cols, KH * KW * C, cols), x.dtype, "packed")
-    wpack[...] = kernel.reshape(KH * KW * C, O // cols, cols).transpose(1, 0, 2)
+    _conv.pack_weights(kernel, wpack, flip, nthreads)
     _conv.direct_forward(src, wpack, bias, off, y, run, sh, sw, nthreads)
 
 
@@ -246,9 +252,8 @@ def _conv_dx(dy, kernel, x_shape, stride, dilation, pt, pl):
         if spread.size:
             _conv.dilate_rows_cols(dy, spread, sh, sw)
         dy = spread
-    flipped = np.ascontiguousarray(kernel[::-1, ::-1].transpose(0, 1, 3, 2))
-    return _conv_forward(dy, flipped, None, (1, 1), dilation,
-                         (KH - 1) * dilation[0] - pt, (KW - 1) * dilation[1] - pl, H, W)
+    return _conv_forward(dy, kernel, None, (1, 1), dilation,
+                         (KH - 1) * dilation[0] - pt, (KW - 1) * dilation[1] - pl, H, W, flip=True)
 
 
 def _conv_args(func, x, kernel, stride, padding, dilation):
