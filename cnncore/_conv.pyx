@@ -232,14 +232,18 @@ def direct_forward(const float[:, :, :, ::1] xp,     # IN  padded input (N, Hp, 
     """y = conv(xp, w) + bias; tasks are (64-channel block, pixel chunk) pairs.
 
     Each output pixel reads ntaps runs of ``run`` contiguous values starting
-    at its receptive field's corner plus ``off[t]``.
+    at its receptive field's corner plus ``off[t]``.  Tasks are handed out
+    dynamically, channel block after channel block (the threads share one
+    block's weights in cache), so a thread the OS holds back does not hold
+    up the others.
     """
     cdef Py_ssize_t Hp = xp.shape[1], Wp = xp.shape[2], C = xp.shape[3]
     cdef Py_ssize_t OH = y.shape[1], OW = y.shape[2], O = y.shape[3]
     cdef Py_ssize_t P = y.shape[0] * OH * OW
     cdef Py_ssize_t nblocks = wpack.shape[0]
     cdef Py_ssize_t rows = CNNCORE_ROWS
-    cdef Py_ssize_t chunk = ((P + rows - 1) // rows + nthreads - 1) // nthreads * rows
+    cdef Py_ssize_t nchunks = min(4 * nthreads, (P + 16 * rows - 1) // (16 * rows)) if nthreads > 1 else 1
+    cdef Py_ssize_t chunk = ((P + rows - 1) // rows + nchunks - 1) // nchunks * rows
     cdef Py_ssize_t task, ob, p0, p1
     cdef int ntaps = <int> off.shape[0]
     cdef bint has_bias = bias.shape[0] > 0
@@ -249,9 +253,9 @@ def direct_forward(const float[:, :, :, ::1] xp,     # IN  padded input (N, Hp, 
     cdef float* yptr = &y[0, 0, 0, 0]
     cdef Py_ssize_t wstride = wpack.shape[1] * wpack.shape[2]
     with nogil:
-        for task in prange(nblocks * nthreads, num_threads=nthreads, schedule="static"):
-            ob = task // nthreads
-            p0 = (task - ob * nthreads) * chunk
+        for task in prange(nblocks * nchunks, num_threads=nthreads, schedule="dynamic"):
+            ob = task // nchunks
+            p0 = (task - ob * nchunks) * chunk
             p1 = min(p0 + chunk, P)
             if p0 < p1:
                 cnncore_direct_block(xptr, Hp, Wp, C, OH, OW, sh, sw, &off[0], ntaps, run,
