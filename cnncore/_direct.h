@@ -47,23 +47,49 @@ static int cnncore_has_avx512(void)
         _mm512_storeu_ps(out + 48, _mm512_add_ps(a##r##3, bias3));          \
     }
 
-/* y[r, 0:64] = bias + sum_t sum_c src[r][off[t] + c] * w[(t*run + c)*64 : +64], r < nrows. */
+#define LOAD_ROW(r)                                                          \
+    {                                                                        \
+        const float *in = y + (ptrdiff_t)(r < nrows ? r : 0) * ldy;          \
+        a##r##0 = _mm512_loadu_ps(in);                                       \
+        a##r##1 = _mm512_loadu_ps(in + 16);                                  \
+        a##r##2 = _mm512_loadu_ps(in + 32);                                  \
+        a##r##3 = _mm512_loadu_ps(in + 48);                                  \
+    }
+
+/* Pixels per tile (their receptive fields stay in L2 while every chunk of
+ * the reduction passes over them) and reduction values per chunk (a chunk's
+ * packed weights, KC x 64 floats, stay in L1/L2 while every pixel of the
+ * tile uses them). */
+#define CNNCORE_PTILE (32 * CNNCORE_ROWS)
+#ifndef CNNCORE_KC
+#define CNNCORE_KC 128
+#endif
+
+/* One chunk k0..k1-1 of the reduction for 6 pixels x 64 channels:
+ * y[r, 0:64] (+)= sum_{k0 <= t*run + c < k1} src[r][off[t] + c] * w[(t*run + c - k0)*64 : +64].
+ * The first chunk (k0 == 0) starts from the bias; later ones add to y. */
 CNNCORE_TARGET static void cnncore_ukernel_6x64(
-    const float *const *src, const ptrdiff_t *off, int ntaps, ptrdiff_t run,
+    const float *const *src, const ptrdiff_t *off, ptrdiff_t run, ptrdiff_t k0, ptrdiff_t k1,
     const float *w, const float *bias, float *y, ptrdiff_t ldy, int nrows)
 {
-    __m512 a00 = _mm512_setzero_ps(), a01 = a00, a02 = a00, a03 = a00;
-    __m512 a10 = a00, a11 = a00, a12 = a00, a13 = a00;
-    __m512 a20 = a00, a21 = a00, a22 = a00, a23 = a00;
-    __m512 a30 = a00, a31 = a00, a32 = a00, a33 = a00;
-    __m512 a40 = a00, a41 = a00, a42 = a00, a43 = a00;
-    __m512 a50 = a00, a51 = a00, a52 = a00, a53 = a00;
+    __m512 a00, a01, a02, a03, a10, a11, a12, a13, a20, a21, a22, a23;
+    __m512 a30, a31, a32, a33, a40, a41, a42, a43, a50, a51, a52, a53;
     __m512 w0, w1, w2, w3, b;
     __m512 bias0, bias1, bias2, bias3;
-    for (int t = 0; t < ntaps; t++) {
+    if (k0 == 0) {
+        a00 = _mm512_setzero_ps(); a01 = a02 = a03 = a00;
+        a10 = a11 = a12 = a13 = a00; a20 = a21 = a22 = a23 = a00;
+        a30 = a31 = a32 = a33 = a00; a40 = a41 = a42 = a43 = a00;
+        a50 = a51 = a52 = a53 = a00;
+    } else {
+        LOAD_ROW(0) LOAD_ROW(1) LOAD_ROW(2) LOAD_ROW(3) LOAD_ROW(4) LOAD_ROW(5)
+    }
+    for (ptrdiff_t t = k0 / run; t * run < k1; t++) {
+        ptrdiff_t c0 = k0 > t * run ? k0 - t * run : 0;
+        ptrdiff_t c1 = k1 < (t + 1) * run ? k1 - t * run : run;
         const float *s0 = src[0] + off[t], *s1 = src[1] + off[t], *s2 = src[2] + off[t];
         const float *s3 = src[3] + off[t], *s4 = src[4] + off[t], *s5 = src[5] + off[t];
-        for (ptrdiff_t c = 0; c < run; c++) {
+        for (ptrdiff_t c = c0; c < c1; c++) {
             w0 = _mm512_loadu_ps(w);
             w1 = _mm512_loadu_ps(w + 16);
             w2 = _mm512_loadu_ps(w + 32);
@@ -73,7 +99,7 @@ CNNCORE_TARGET static void cnncore_ukernel_6x64(
             FMA_ROW(3, s3) FMA_ROW(4, s4) FMA_ROW(5, s5)
         }
     }
-    if (bias) {
+    if (bias && k0 == 0) {
         bias0 = _mm512_loadu_ps(bias);
         bias1 = _mm512_loadu_ps(bias + 16);
         bias2 = _mm512_loadu_ps(bias + 32);
@@ -88,23 +114,41 @@ CNNCORE_TARGET static void cnncore_ukernel_6x64(
  * x: padded input (N, Hp, Wp, C); off: ntaps offsets into it, each the start
  * of a run of `run` contiguous values (one kernel tap: run = C; one kernel
  * row when the column dilation is 1: run = KW*C); w: this block's packed
- * weights (ntaps*run, 64); y: points at y[0, 0, 0, o0], rows of ldy floats. */
+ * weights (ntaps*run, 64); y: points at y[0, 0, 0, o0], rows of ldy floats.
+ * Pixels go tile by tile, and within a tile the reduction chunk by chunk. */
 CNNCORE_TARGET static void cnncore_direct_block(
     const float *x, ptrdiff_t Hp, ptrdiff_t Wp, ptrdiff_t C,
     ptrdiff_t OH, ptrdiff_t OW, ptrdiff_t sh, ptrdiff_t sw,
     const ptrdiff_t *off, int ntaps, ptrdiff_t run, const float *w, const float *bias,
     float *y, ptrdiff_t ldy, ptrdiff_t p0, ptrdiff_t p1)
 {
-    const float *src[CNNCORE_ROWS];
-    for (ptrdiff_t p = p0; p < p1; p += CNNCORE_ROWS) {
-        int nrows = (p1 - p) < CNNCORE_ROWS ? (int)(p1 - p) : CNNCORE_ROWS;
-        for (int r = 0; r < CNNCORE_ROWS; r++) {
-            ptrdiff_t q = p + (r < nrows ? r : 0);  /* spare rows recompute row 0 */
-            ptrdiff_t bimg = q / (OH * OW), rem = q - bimg * OH * OW;
+    const float *src[CNNCORE_PTILE + CNNCORE_ROWS];
+    ptrdiff_t K = ntaps * run;
+    /* tiles and chunks of even sizes (no small leftover at the end) */
+    ptrdiff_t ntiles = (p1 - p0 + CNNCORE_PTILE - 1) / CNNCORE_PTILE;
+    ptrdiff_t tile = ((p1 - p0 + ntiles - 1) / ntiles + CNNCORE_ROWS - 1) / CNNCORE_ROWS * CNNCORE_ROWS;
+    ptrdiff_t nchunks = (K + CNNCORE_KC - 1) / CNNCORE_KC;
+    ptrdiff_t kc = (K + nchunks - 1) / nchunks;
+    if (tile > CNNCORE_PTILE) tile = CNNCORE_PTILE;
+    for (ptrdiff_t tp0 = p0; tp0 < p1; tp0 += tile) {
+        ptrdiff_t tp1 = tp0 + tile < p1 ? tp0 + tile : p1;
+        ptrdiff_t n = tp1 - tp0;
+        for (ptrdiff_t q = 0; q < n; q++) {
+            ptrdiff_t p = tp0 + q;
+            ptrdiff_t bimg = p / (OH * OW), rem = p - bimg * OH * OW;
             ptrdiff_t i = rem / OW, j = rem - i * OW;
-            src[r] = x + ((bimg * Hp + i * sh) * Wp + j * sw) * C;
+            src[q] = x + ((bimg * Hp + i * sh) * Wp + j * sw) * C;
         }
-        cnncore_ukernel_6x64(src, off, ntaps, run, w, bias, y + p * ldy, ldy, nrows);
+        for (ptrdiff_t q = n; q < n + CNNCORE_ROWS; q++)  /* spare rows re-read pixel tp0 */
+            src[q] = src[0];
+        for (ptrdiff_t k0 = 0; k0 < K; k0 += kc) {
+            ptrdiff_t k1 = k0 + kc < K ? k0 + kc : K;
+            for (ptrdiff_t q = 0; q < n; q += CNNCORE_ROWS) {
+                int nrows = n - q < CNNCORE_ROWS ? (int)(n - q) : CNNCORE_ROWS;
+                cnncore_ukernel_6x64(src + q, off, run, k0, k1, w + k0 * CNNCORE_COLS, bias,
+                                     y + (tp0 + q) * ldy, ldy, nrows);
+            }
+        }
     }
 }
 
