@@ -153,13 +153,12 @@ CNNCORE_TARGET static void cnncore_direct_block(
 }
 
 
-#define DK_ROW(r)                                      \
-    b = _mm512_set1_ps(dyr##r[0]);                     \
+#define DK_ROW(r, o)                                   \
+    b = _mm512_set1_ps(d[o]);                          \
     a##r##0 = _mm512_fmadd_ps(b, x0, a##r##0);         \
     a##r##1 = _mm512_fmadd_ps(b, x1, a##r##1);         \
     a##r##2 = _mm512_fmadd_ps(b, x2, a##r##2);         \
-    a##r##3 = _mm512_fmadd_ps(b, x3, a##r##3);         \
-    dyr##r += ldy;
+    a##r##3 = _mm512_fmadd_ps(b, x3, a##r##3);
 
 #define DK_STORE_ROW(r)                                                          \
     if (r < nrows) {                                                             \
@@ -173,12 +172,15 @@ CNNCORE_TARGET static void cnncore_direct_block(
 /* Kernel gradient, transposed: dkt[r, 0:64] += sum_p dy[p, r] * x(p)[off : off + 64]
  * for output channels r < nrows of this block and pixels p0..p1-1, where x(p) is
  * the corner of pixel p's receptive field in the padded input (N, Hp, Wp, C).
- * dy points at dy[0, o0] (rows of ldy floats); dkt at dkt[o0, k0] (rows of ldk). */
-CNNCORE_TARGET static void cnncore_ukernel_dk_6x64(
+ * dy points at dy[0, o0] (rows of ldy floats); dkt at dkt[o0, k0] (rows of ldk).
+ * o1..o5 are the offsets in dy of rows 1..5 (constants once inlined; spare
+ * rows of a partial block re-read row 0).  Pixels go along output rows, so
+ * the inner loop only steps two pointers. */
+CNNCORE_TARGET static inline __attribute__((always_inline)) void cnncore_ukernel_dk_6x64_at(
     const float *x, ptrdiff_t Hp, ptrdiff_t Wp, ptrdiff_t C,
     ptrdiff_t OH, ptrdiff_t OW, ptrdiff_t sh, ptrdiff_t sw, ptrdiff_t off,
     const float *dy, ptrdiff_t ldy, float *dkt, ptrdiff_t ldk, int nrows,
-    ptrdiff_t p0, ptrdiff_t p1)
+    ptrdiff_t p0, ptrdiff_t p1, int o1, int o2, int o3, int o4, int o5)
 {
     __m512 a00 = _mm512_setzero_ps(), a01 = a00, a02 = a00, a03 = a00;
     __m512 a10 = a00, a11 = a00, a12 = a00, a13 = a00;
@@ -187,26 +189,40 @@ CNNCORE_TARGET static void cnncore_ukernel_dk_6x64(
     __m512 a40 = a00, a41 = a00, a42 = a00, a43 = a00;
     __m512 a50 = a00, a51 = a00, a52 = a00, a53 = a00;
     __m512 x0, x1, x2, x3, b;
-    const float *base = dy + p0 * ldy;  /* spare rows re-read row 0 */
-    const float *dyr0 = base, *dyr1 = base + (1 < nrows), *dyr2 = base + 2 * (2 < nrows);
-    const float *dyr3 = base + 3 * (3 < nrows), *dyr4 = base + 4 * (4 < nrows);
-    const float *dyr5 = base + 5 * (5 < nrows);
-    ptrdiff_t bimg = p0 / (OH * OW), rem = p0 - bimg * OH * OW;
-    ptrdiff_t i = rem / OW, j = rem - i * OW;
-    for (ptrdiff_t p = p0; p < p1; p++) {
+    ptrdiff_t p = p0;
+    while (p < p1) {
+        ptrdiff_t bimg = p / (OH * OW), rem = p - bimg * OH * OW;
+        ptrdiff_t i = rem / OW, j = rem - i * OW;
+        ptrdiff_t n = OW - j < p1 - p ? OW - j : p1 - p;   /* pixels left in this row */
         const float *s = x + ((bimg * Hp + i * sh) * Wp + j * sw) * C + off;
-        x0 = _mm512_loadu_ps(s);
-        x1 = _mm512_loadu_ps(s + 16);
-        x2 = _mm512_loadu_ps(s + 32);
-        x3 = _mm512_loadu_ps(s + 48);
-        DK_ROW(0) DK_ROW(1) DK_ROW(2) DK_ROW(3) DK_ROW(4) DK_ROW(5)
-        if (++j == OW) {
-            j = 0;
-            if (++i == OH) { i = 0; bimg++; }
+        const float *d = dy + p * ldy;
+        ptrdiff_t step = sw * C;
+        for (ptrdiff_t q = 0; q < n; q++, s += step, d += ldy) {
+            x0 = _mm512_loadu_ps(s);
+            x1 = _mm512_loadu_ps(s + 16);
+            x2 = _mm512_loadu_ps(s + 32);
+            x3 = _mm512_loadu_ps(s + 48);
+            DK_ROW(0, 0) DK_ROW(1, o1) DK_ROW(2, o2) DK_ROW(3, o3) DK_ROW(4, o4) DK_ROW(5, o5)
         }
+        p += n;
     }
     DK_STORE_ROW(0) DK_STORE_ROW(1) DK_STORE_ROW(2)
     DK_STORE_ROW(3) DK_STORE_ROW(4) DK_STORE_ROW(5)
+}
+
+CNNCORE_TARGET static void cnncore_ukernel_dk_6x64(
+    const float *x, ptrdiff_t Hp, ptrdiff_t Wp, ptrdiff_t C,
+    ptrdiff_t OH, ptrdiff_t OW, ptrdiff_t sh, ptrdiff_t sw, ptrdiff_t off,
+    const float *dy, ptrdiff_t ldy, float *dkt, ptrdiff_t ldk, int nrows,
+    ptrdiff_t p0, ptrdiff_t p1)
+{
+    if (nrows == CNNCORE_ROWS)
+        cnncore_ukernel_dk_6x64_at(x, Hp, Wp, C, OH, OW, sh, sw, off, dy, ldy, dkt, ldk,
+                                   nrows, p0, p1, 1, 2, 3, 4, 5);
+    else
+        cnncore_ukernel_dk_6x64_at(x, Hp, Wp, C, OH, OW, sh, sw, off, dy, ldy, dkt, ldk,
+                                   nrows, p0, p1, 1 < nrows, 2 * (2 < nrows), 3 * (3 < nrows),
+                                   4 * (4 < nrows), 5 * (5 < nrows));
 }
 
 /* Tasks task0..task1-1 of the kernel gradient, chunk after chunk of pixels.
