@@ -94,15 +94,16 @@ def _scratch(shape, dtype, slot="col"):
     return buf[:size].reshape(shape)
 
 
-# Tuning of the convolution (see benchmarks/): below BIG_GEMM_BYTES of column
-# matrix, one im2col and a single multi-threaded GEMM; above it, tiles of about
-# TILE_BYTES of column matrix, each thread running im2col + single-threaded GEMM.
-BIG_GEMM_BYTES = 32 << 20
-# float32 convolutions with C_out a multiple of 64 run on a register-blocked
-# AVX-512 micro-kernel where the CPU has it (no column matrix at all).
+# How a convolution runs (tuned with benchmarks/bench_core.py):
+# - float32 with the output's channels a multiple of 64, on a CPU with AVX-512:
+#   a register-blocked micro-kernel reading the padded input (no column matrix);
 USE_DIRECT = _conv.has_direct()
-DIRECT_MIN_CHANNELS = 16    # below, with a column dilation: im2col rows feed the micro-kernel
-DK_CHUNK = 256              # pixels per step of the kernel gradient
+DIRECT_MIN_CHANNELS = 16    # below, with a column dilation: it reads im2col rows
+DK_CHUNK = 256              # pixels per step of its kernel gradient
+# - otherwise im2col + BLAS: up to BIG_GEMM_BYTES of column matrix, one im2col
+#   and one multi-threaded GEMM; above, tiles of about TILE_BYTES of column
+#   matrix, each thread running im2col + a single-threaded GEMM on its tiles.
+BIG_GEMM_BYTES = 32 << 20
 TILE_BYTES = 1 << 20
 
 
