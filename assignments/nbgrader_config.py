@@ -19,9 +19,10 @@ c.CourseDirectory.assignment_id = ""
 # The embedded SQLite gradebook, next to this file.
 c.CourseDirectory.db_url = "sqlite:///" + os.path.join(c.CourseDirectory.root, "gradebook.db")
 
-# The hidden tests cut each call of a student's function off after 10 s and
-# skip the rest of that exercise; this per-cell limit is the backstop for the
-# other cells (a visible test calling an endless loop).  The kernel is
+# The hidden tests cut each call of a student's function off after 8 s and
+# stop calling it after 30 s in all (cnncore/grading/runner.py), so a test
+# cell ends well within this per-cell limit, which is the backstop for the
+# other cells (a visible test calling an endless loop): the kernel is
 # interrupted and the remaining cells are still run and graded.
 c.Execute.timeout = 60
 c.Execute.interrupt_on_timeout = True

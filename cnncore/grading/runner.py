@@ -55,8 +55,11 @@ _getprofile, _setprofile = sys.getprofile, sys.setprofile
 _dup, _dup2, _close = os.dup, os.dup2, os.close
 _catch_warnings, _simplefilter = warnings.catch_warnings, warnings.simplefilter
 
-CASE_SECONDS = 10.0     # time limit for one call of the student's function
-CELL_SECONDS = 90.0     # after this, the remaining cases of a check are not run
+# Together these keep a hidden test cell under ~50 s, inside nbgrader's
+# per-cell limit (Execute.timeout = 60 in assignments/nbgrader_config.py),
+# so a slow or endless function costs points in its own cell only.
+CASE_SECONDS = 8.0      # time limit for one call of the student's function
+CELL_SECONDS = 30.0     # after this, the remaining cases of a check are not run
 WORKER_SECONDS = 300.0  # the worker itself (reference computations)
 
 
