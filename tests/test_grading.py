@@ -189,3 +189,16 @@ def test_replaced_builtins_are_detected(monkeypatch, capsys):
     monkeypatch.undo()
     assert score == 0
     assert "builtins.float" in capsys.readouterr().out
+
+
+def test_calling_torch_earns_nothing(capsys):
+    torch = pytest.importorskip("torch")
+
+    def conv2d_forward(x, kernel, stride=1, padding="valid"):
+        import torch.nn.functional as F
+        xt = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
+        kt = torch.from_numpy(np.ascontiguousarray(kernel.transpose(3, 2, 0, 1)))
+        return F.conv2d(xt, kt, stride=stride).numpy().transpose(0, 2, 3, 1)
+
+    assert check("conv2d_forward", {"conv2d_forward": conv2d_forward}, points=6) == 0
+    assert "torch" in capsys.readouterr().out
