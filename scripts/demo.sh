@@ -9,5 +9,6 @@
 #   bash scripts/demo.sh --keep DIR    # ... in DIR, kept for inspection
 set -euo pipefail
 cd "$(dirname "$0")/.."
-python -m pip install ".[course]"
-python scripts/course.py demo "$@"
+PYTHON="${PYTHON:-python3}"
+"$PYTHON" -m pip install --quiet --disable-pip-version-check ".[course]"
+"$PYTHON" scripts/course.py demo "$@"
