@@ -204,5 +204,8 @@ def demo(keep=None, assignments=None):
         print(format_table(a, gradebook_rows(course, a), notes))
         fb = os.path.join(course, "feedback")
         print(f"\nfeedback HTML: {fb}/<student>/{a}/{a}.html")
+    if wanted:
+        nbgrader(course, "export")
+        print(f"\nnbgrader export: {os.path.join(course, 'grades.csv')}")
     print(f"\nThe course copy (release/, submitted/, autograded/, feedback/, gradebook.db) is in {course}")
     return 0
