@@ -91,7 +91,9 @@ class Check:
         for name, exp, (g, dt) in zip(self.output_names, case.expected, got):
             m = compare(name, exp, g, dt, case.dtype)
             if m:
-                hint = self.diagnose(case, name, exp, g) if isinstance(g, np.ndarray) else None
+                hint = None
+                if isinstance(g, np.ndarray):
+                    hint = self.diagnose(case, name, exp, g) or _scale_hint(exp, g, case.dtype)
                 msgs.append(m + (f" -- {hint}" if hint else ""))
         return "; ".join(msgs) or None
 
@@ -114,6 +116,20 @@ def close(expected, got, dtype):
     rtol, atol = tolerance(dtype)
     scale = 1.0 + (float(np.max(np.abs(expected))) if expected.size else 0.0)
     return bool(np.allclose(got, expected, rtol=rtol, atol=atol * scale, equal_nan=False))
+
+
+def _scale_hint(expected, got, dtype):
+    """'your output is c times the expected one', when it is."""
+    e = np.asarray(expected, dtype=F64)
+    if not isinstance(got, np.ndarray) or got.shape != e.shape or not e.size:
+        return None
+    denom = float(np.sum(e * e))
+    if denom == 0 or not np.all(np.isfinite(got)):
+        return None
+    c = float(np.sum(e * got)) / denom
+    if abs(c - 1) > 1e-3 and abs(c) > 1e-6 and close(c * e, got, dtype):
+        return f"your values are {c:.4g} times the expected ones"
+    return None
 
 
 def compare(name, expected, got, got_dtype, dtype):
@@ -204,9 +220,18 @@ def judge_all(chk, cases, results, arrays):
     lines.append(f"{fn}: {passed} of {total} generated cases passed.")
     shown = [f for f in failures if results[f[0]].get("status") != "skipped"]
     skipped = len(failures) - len(shown)
+    seen_hints = set()
     for i, case, msg in shown[:MAX_SHOWN]:
         lines.append(f"  case {i + 1}: {case.label(fn)}")
-        lines.append(f"      {msg}")
+        for part in msg.split("; "):
+            what, _, hint = part.partition(" -- ")
+            lines.extend(_wrap(what, "      "))
+            if hint:
+                if hint in seen_hints:
+                    lines.append("        -> (the same mistake as above)")
+                else:
+                    seen_hints.add(hint)
+                    lines.extend(_wrap(hint, "        -> ", "           "))
     if len(shown) > MAX_SHOWN:
         lines.append(f"  ... and {len(shown) - MAX_SHOWN} more failing cases.")
     if skipped:
@@ -218,6 +243,13 @@ def judge_all(chk, cases, results, arrays):
         else:
             lines.append(f"  note: your function raised NumPy/Python {note} -- that costs nothing, but worth a look.")
     return {"fraction": passed / total if total else 0.0, "lines": lines}
+
+
+def _wrap(text, first, rest=None):
+    import textwrap
+    return textwrap.wrap(text, width=100, initial_indent=first,
+                         subsequent_indent=rest if rest is not None else first + "  ",
+                         break_long_words=False, break_on_hyphens=False) or [first]
 
 
 def _mutation_message(case, arrays, i, res):
@@ -377,6 +409,14 @@ class Conv2dForward(Check):
                 if alt is not None and alt.shape == got.shape:
                     return ("your output has the shape of stride (cols, rows): the row and column "
                             "strides are swapped (stride is (rows, cols))")
+            if KH != KW:
+                try:
+                    alt = self._ref(c, kernel=k.transpose(1, 0, 2, 3))
+                except ValueError:
+                    alt = None
+                if alt is not None and alt.shape == got.shape:
+                    return (f"that is the shape for a {KW}x{KH} kernel: the kernel is (KH, KW, C_in, C_out), "
+                            "rows first")
             if padding == "same" and H >= KH and W >= KW:
                 alt = self._ref(c, padding="valid")
                 if alt.shape == got.shape:
@@ -390,6 +430,8 @@ class Conv2dForward(Check):
         if close(self._ref(c, kernel=k[::-1, ::-1]), got, c.dtype) and (KH > 1 or KW > 1):
             return ("your output equals the true convolution: the kernel is flipped. CNN 'convolution' "
                     "is cross-correlation: y[i, j] = sum x[i*sh + m, j*sw + n] * K[m, n]")
+        if KH == KW and KH > 1 and close(self._ref(c, kernel=k.transpose(1, 0, 2, 3)), got, c.dtype):
+            return "the kernel's rows and columns are swapped: kernel[m, n] multiplies x[i*sh + m, j*sw + n]"
         if sh != sw:
             try:
                 alt = self._ref(c, stride=(sw, sh))
