@@ -768,8 +768,10 @@ class Vgg19Stages(Check):
             if got_params != params:
                 hint = self._param_hint(case, stage, got_params, params)
                 problems.append(f"{stage}: expected {params:,} parameters, got {got_params!r}{hint}")
-        return "; ".join(problems[:3]) + (f"; and {len(problems) - 3} more" if len(problems) > 3 else "") \
-            if problems else None
+        if not problems:
+            return None
+        more = f" (and {len(problems) - 3} more stages wrong)" if len(problems) > 3 else ""
+        return "; ".join(problems[:3]) + more
 
     def _param_hint(self, case, stage, got, params):
         if not isinstance(got, int):
