@@ -31,13 +31,10 @@ VGG19_CONVS = [(224, 3, 64), (224, 64, 64), (112, 64, 128), (112, 128, 128), (56
 BN_SHAPES = [(8, 112, 112, 64), (8, 56, 56, 256), (64, 4096)]
 
 
-def median_time(fn, reps):
-    times = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+# Idle OpenBLAS threads spin for about 0.1 s after a call (and other runtimes'
+# threads for a while too) before they sleep: a contender timed right after
+# another would share the cores with those spinning threads.  Pause between.
+SETTLE_SECONDS = 0.2
 
 
 def interleaved(fns, reps):
@@ -47,6 +44,7 @@ def interleaved(fns, reps):
     times = {name: [] for name in fns}
     for _ in range(reps):
         for name, fn in fns.items():
+            time.sleep(SETTLE_SECONDS)
             t0 = time.perf_counter()
             fn()
             times[name].append(time.perf_counter() - t0)

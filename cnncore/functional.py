@@ -79,8 +79,18 @@ def _threads_for(work, limit=None):
 _scratch_local = threading.local()
 
 
+def _empty_aligned(shape, dtype, align=64):
+    """np.empty, but starting on a cache line: the micro-kernels' 64-byte loads
+    and stores then never straddle two lines (NumPy aligns to 16 bytes)."""
+    dtype = np.dtype(dtype)
+    nbytes = int(np.prod(shape)) * dtype.itemsize
+    raw = np.empty(nbytes + align, dtype=np.uint8)
+    start = -raw.ctypes.data % align
+    return raw[start:start + nbytes].view(dtype).reshape(shape)
+
+
 def _scratch(shape, dtype, slot="col"):
-    """A C-contiguous uninitialised array of ``shape`` backed by a reused buffer.
+    """A C-contiguous, aligned, uninitialised array of ``shape`` backed by a reused buffer.
 
     Arrays of different ``slot`` names may be used at the same time.
     """
@@ -89,7 +99,7 @@ def _scratch(shape, dtype, slot="col"):
     buffers = _scratch_local.__dict__.setdefault("buffers", {})
     buf = buffers.get((slot, dtype))
     if buf is None or buf.size < size:
-        buf = np.empty(max(size, 1), dtype=dtype)
+        buf = _empty_aligned(max(size, 1), dtype)
         buffers[(slot, dtype)] = buf
     return buf[:size].reshape(shape)
 
@@ -130,7 +140,7 @@ def _conv_forward(x, kernel, bias, stride, dilation, pt, pl, OH, OW, flip=False)
     KH, KW = kernel.shape[:2]
     O = kernel.shape[2] if flip else kernel.shape[3]
     dtype = x.dtype
-    y = np.empty((N, OH, OW, O), dtype=dtype)
+    y = _empty_aligned((N, OH, OW, O), dtype)
     if y.size == 0:
         return y
     K = KH * KW * C
