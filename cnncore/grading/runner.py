@@ -464,12 +464,18 @@ def check(name, namespace, points, seed=0):
 
     Prints the diagnostics and returns the score, a float in [0, points].
     """
+    with _catch_warnings():
+        _simplefilter("ignore")     # nbgrader zeroes a cell that writes to stderr
+        return _check(name, namespace, points, seed)
+
+
+def _check(name, namespace, points, seed):
     _restore_display()
     tampered = _integrity_problems()
     if tampered:
         print(f"{name}: no credit. The notebook replaced functions the grader relies on "
-              f"({', '.join(tampered)}); grading needs an unmodified Python and NumPy. "
-              "Score for {name}: 0 / {points:g}".replace("{name}", name).replace("{points:g}", f"{float(points):g}"))
+              f"({', '.join(tampered)}); grading needs an unmodified Python and NumPy.\n"
+              f"Score for {name}: 0 / {points}")
         return 0.0
     score, lines = _run(name, namespace, float(points), int(seed))
     print("\n".join(lines))
