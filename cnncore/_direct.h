@@ -60,7 +60,9 @@ static int cnncore_has_avx512(void)
  * the reduction passes over them) and reduction values per chunk (a chunk's
  * packed weights, KC x 64 floats, stay in L1/L2 while every pixel of the
  * tile uses them). */
+#ifndef CNNCORE_PTILE
 #define CNNCORE_PTILE (32 * CNNCORE_ROWS)
+#endif
 #ifndef CNNCORE_KC
 #define CNNCORE_KC 128
 #endif
