@@ -37,7 +37,8 @@ def _axis_geometry(func, size, kernel_size, stride, padding, dilation):
                                  spec if isinstance(spec, str) else spec[0])
     extent = (kernel_size - 1) * dilation + 1
     if extent > size + before + after:
-        _fail(func, f"the kernel ({extent} with dilation) is larger than the padded input "
+        dilated = f" ({extent} with dilation)" if dilation > 1 else ""
+        _fail(func, f"the kernel{dilated} is larger than the padded input "
               f"({size} + {before} + {after})",
               f"size={size}, kernel_size={kernel_size}, dilation={dilation}, padding={padding!r}")
     return before, after, axis_output(size, kernel_size, stride, dilation, before, after)
