@@ -31,9 +31,10 @@ VGG19_CONVS = [(224, 3, 64), (224, 64, 64), (112, 64, 128), (112, 128, 128), (56
 BN_SHAPES = [(8, 112, 112, 64), (8, 56, 56, 256), (64, 4096)]
 
 
-# Idle OpenBLAS threads spin for about 0.1 s after a call (and other runtimes'
-# threads for a while too) before they sleep: a contender timed right after
-# another would share the cores with those spinning threads.  Pause between.
+# Idle OpenBLAS threads spin for about 0.1 s after a call before they sleep:
+# a contender timed right after NumPy's matmul would share the cores with
+# them.  So each contender first waits SETTLE_SECONDS, then makes one untimed
+# call (which wakes its own thread pool and the idle core), then the timed one.
 SETTLE_SECONDS = 0.2
 
 
@@ -45,6 +46,7 @@ def interleaved(fns, reps):
     for _ in range(reps):
         for name, fn in fns.items():
             time.sleep(SETTLE_SECONDS)
+            fn()
             t0 = time.perf_counter()
             fn()
             times[name].append(time.perf_counter() - t0)
