@@ -18,7 +18,7 @@ import statistics
 import time
 
 import numpy as np
-import torch
+import torch  # before cnncore: cnncore sets OMP_WAIT_POLICY=PASSIVE for runtimes loaded after it
 import torch.nn.functional as TF
 from numpy.lib.stride_tricks import sliding_window_view
 from threadpoolctl import threadpool_info, threadpool_limits

@@ -5,6 +5,17 @@ convolution forward and backward, max pooling, batch normalization for
 training and inference, dense, ReLU, softmax and cross-entropy.  On top of
 it: layers and models (``cnncore.vgg19``), training, weight interchange.
 """
+import os
+
+# OpenMP threads that finish a parallel loop sleep at once instead of spinning
+# (GNU OpenMP spins by default). cnncore alternates its own OpenMP loops with
+# NumPy's OpenBLAS threads (dense layers, the BLAS convolution path); spinning
+# threads of one pool then steal the cores from the other: a small VGG trained
+# 6x slower on 2 threads than on 1. Read when the OpenMP runtime loads, so it
+# must be set before the extensions are imported; OMP_WAIT_POLICY=ACTIVE in the
+# environment keeps the spinning.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 try:
     from . import _batchnorm, _conv, _pool  # noqa: F401  (the compiled kernels)
 except ImportError as err:  # pragma: no cover - exercised by the build-guard test

@@ -475,8 +475,16 @@ class ReLU(Layer):
     """max(x, 0)."""
 
     def forward(self, x, training=False):
+        y = F.relu(x)
+        self._cache = y  # y > 0 exactly where x > 0: all backward needs
+        return y
+
+    def forward_inplace(self, x, training=False):
+        """forward() written into ``x``, for an ``x`` nothing else will read (the fresh
+        output of the layer before, inside a model): no new array, no fresh pages."""
+        np.maximum(x, 0, out=x)
         self._cache = x
-        return F.relu(x)
+        return x
 
     def backward(self, dy):
         return F.relu_backward(dy, self._need_cache())
