@@ -44,6 +44,18 @@ cdef inline Py_ssize_t _chunk(Py_ssize_t M, int nthreads) noexcept nogil:
     return (M + nthreads - 1) // nthreads
 
 
+cdef inline void _add_parts(const double[:, ::1] parts, int nthreads,
+                            double[::1] s, double[::1] q) noexcept nogil:
+    """s = sum of the threads' first rows (parts[2t]), q = of their second rows, in order."""
+    cdef Py_ssize_t t, c
+    for c in range(parts.shape[1]):
+        s[c] = 0.0
+        q[c] = 0.0
+        for t in range(nthreads):
+            s[c] += parts[2 * t, c]
+            q[c] += parts[2 * t + 1, c]
+
+
 def moments(const floating[:, ::1] x,    # IN  (M, C)
             double[::1] mean,            # OUT (C,)
             double[::1] var,             # OUT (C,) biased (1/M) variance
@@ -58,7 +70,7 @@ def moments(const floating[:, ::1] x,    # IN  (M, C)
     cdef Py_ssize_t M = x.shape[0], C = x.shape[1]
     cdef Py_ssize_t chunk = _chunk(M, nthreads)
     cdef Py_ssize_t t, c, r0, r1
-    cdef double s, q
+    cdef double s
     parts[:, :] = 0.0
     with nogil:
         for t in prange(nthreads, num_threads=nthreads, schedule="static"):
@@ -66,15 +78,11 @@ def moments(const floating[:, ::1] x,    # IN  (M, C)
             r1 = min(r0 + chunk, M)
             _sums(&x[0, 0], r0, r1, C, &x[0, 0], &parts[2 * t, 0], &parts[2 * t + 1, 0],
                   &block[2 * t, 0], &block[2 * t + 1, 0])
+        _add_parts(parts, nthreads, mean, var)  # sums of the shifted values and of their squares
         for c in range(C):
-            s = 0.0
-            q = 0.0
-            for t in range(nthreads):
-                s = s + parts[2 * t, c]
-                q = q + parts[2 * t + 1, c]
-            s = s / M
+            s = mean[c] / M
             mean[c] = <double> x[0, c] + s
-            var[c] = max(q / M - s * s, 0.0)
+            var[c] = max(var[c] / M - s * s, 0.0)
 
 
 def normalize(const floating[:, ::1] x,       # IN  (M, C)
@@ -122,13 +130,10 @@ def backward(const floating[:, ::1] dy,      # IN  (M, C)
             r1 = min(r0 + chunk, M)
             _grad_sums(&dy[0, 0], &x[0, 0], r0, r1, C, &mean[0], &parts[2 * t, 0],
                        &parts[2 * t + 1, 0], &block[2 * t, 0], &block[2 * t + 1, 0])
+        _add_parts(parts, nthreads, dbeta, dgamma)  # sum(dy), sum(dy * (x - mean))
         for c in range(C):
-            s = 0.0
-            sx = 0.0
-            for t in range(nthreads):
-                s = s + parts[2 * t, c]
-                sx = sx + parts[2 * t + 1, c]
-            dbeta[c] = s
+            s = dbeta[c]
+            sx = dgamma[c]
             dgamma[c] = sx * invstd[c]
             g = gamma[c] * invstd[c]
             coef[0, c] = <floating> g

@@ -22,16 +22,28 @@
 #define CNNCORE_BN_BLOCK 64
 
 #define CNNCORE_BN_KERNELS(T, SUFFIX)                                                   \
+/* s[c] += bs[c]; q[c] += bq[c]; then bs = bq = 0: one block's sums into the totals */  \
+static inline void cnncore_bn_flush_##SUFFIX(                                           \
+    ptrdiff_t C, double *restrict s, double *restrict q, T *restrict bs, T *restrict bq) \
+{                                                                                       \
+    for (ptrdiff_t c = 0; c < C; c++) {                                                 \
+        s[c] += bs[c];                                                                  \
+        q[c] += bq[c];                                                                  \
+    }                                                                                   \
+    memset(bs, 0, C * sizeof(T));                                                       \
+    memset(bq, 0, C * sizeof(T));                                                       \
+}                                                                                       \
+                                                                                        \
 /* s[c] += sum_r (x[r, c] - shift[c]);  q[c] += sum_r (x[r, c] - shift[c])^2 */        \
 CNNCORE_CLONES static void cnncore_bn_sums_##SUFFIX(                                   \
     const T *restrict x, ptrdiff_t r0, ptrdiff_t r1, ptrdiff_t C,                       \
     const T *restrict shift, double *restrict s, double *restrict q,                    \
     T *restrict bs, T *restrict bq)                                                    \
 {                                                                                       \
+    memset(bs, 0, C * sizeof(T));                                                       \
+    memset(bq, 0, C * sizeof(T));                                                       \
     for (ptrdiff_t b0 = r0; b0 < r1; b0 += CNNCORE_BN_BLOCK) {                         \
         ptrdiff_t b1 = b0 + CNNCORE_BN_BLOCK < r1 ? b0 + CNNCORE_BN_BLOCK : r1;        \
-        memset(bs, 0, C * sizeof(T));                                                   \
-        memset(bq, 0, C * sizeof(T));                                                   \
         for (ptrdiff_t r = b0; r < b1; r++) {                                           \
             const T *restrict row = x + r * C;                                          \
             for (ptrdiff_t c = 0; c < C; c++) {                                         \
@@ -40,10 +52,7 @@ CNNCORE_CLONES static void cnncore_bn_sums_##SUFFIX(                            
                 bq[c] += d * d;                                                         \
             }                                                                           \
         }                                                                               \
-        for (ptrdiff_t c = 0; c < C; c++) {                                             \
-            s[c] += bs[c];                                                              \
-            q[c] += bq[c];                                                              \
-        }                                                                               \
+        cnncore_bn_flush_##SUFFIX(C, s, q, bs, bq);                                     \
     }                                                                                   \
 }                                                                                       \
                                                                                         \
@@ -53,10 +62,10 @@ CNNCORE_CLONES static void cnncore_bn_grad_sums_##SUFFIX(                       
     ptrdiff_t C, const T *restrict mean, double *restrict s, double *restrict q,        \
     T *restrict bs, T *restrict bq)                                                    \
 {                                                                                       \
+    memset(bs, 0, C * sizeof(T));                                                       \
+    memset(bq, 0, C * sizeof(T));                                                       \
     for (ptrdiff_t b0 = r0; b0 < r1; b0 += CNNCORE_BN_BLOCK) {                         \
         ptrdiff_t b1 = b0 + CNNCORE_BN_BLOCK < r1 ? b0 + CNNCORE_BN_BLOCK : r1;        \
-        memset(bs, 0, C * sizeof(T));                                                   \
-        memset(bq, 0, C * sizeof(T));                                                   \
         for (ptrdiff_t r = b0; r < b1; r++) {                                           \
             const T *restrict g = dy + r * C;                                           \
             const T *restrict row = x + r * C;                                          \
@@ -65,10 +74,7 @@ CNNCORE_CLONES static void cnncore_bn_grad_sums_##SUFFIX(                       
                 bq[c] += g[c] * (row[c] - mean[c]);                                     \
             }                                                                           \
         }                                                                               \
-        for (ptrdiff_t c = 0; c < C; c++) {                                             \
-            s[c] += bs[c];                                                              \
-            q[c] += bq[c];                                                              \
-        }                                                                               \
+        cnncore_bn_flush_##SUFFIX(C, s, q, bs, bq);                                     \
     }                                                                                   \
 }                                                                                       \
                                                                                         \

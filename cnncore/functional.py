@@ -373,6 +373,13 @@ def _bn_param(func, value, name, x):
     return arr
 
 
+def _bn_variance(func, value, name, x, eps):
+    arr = _bn_param(func, value, name, x)
+    if np.any(arr + eps <= 0):
+        _fail(func, f"`{name}` + eps must be positive", f"{name}={arr!r}")
+    return arr
+
+
 def _check_eps(func, eps):
     eps = float(eps)
     if not eps >= 0.0:
@@ -423,10 +430,8 @@ def batch_norm_infer(x, gamma, beta, moving_mean, moving_var, eps=1e-3):
     gamma = _bn_param(func, gamma, "gamma", x)
     beta = _bn_param(func, beta, "beta", x)
     moving_mean = _bn_param(func, moving_mean, "moving_mean", x)
-    moving_var = _bn_param(func, moving_var, "moving_var", x)
     eps = _check_eps(func, eps)
-    if np.any(moving_var + eps <= 0):
-        _fail(func, "`moving_var` + eps must be positive", f"moving_var={moving_var!r}")
+    moving_var = _bn_variance(func, moving_var, "moving_var", x, eps)
     x2d = x.reshape(-1, x.shape[-1])
     nt = _threads_for(x.size, x2d.shape[0])
     return _bn_apply(x2d, moving_mean, moving_var, gamma, beta, eps, nt).reshape(x.shape)
@@ -443,10 +448,8 @@ def batch_norm_backward(dy, x, gamma, mean, var, eps=1e-3):
     check_shape(dy, x.shape, "dy", func, "the shape of x")
     gamma = _bn_param(func, gamma, "gamma", x)
     mean = _bn_param(func, mean, "mean", x)
-    var = _bn_param(func, var, "var", x)
     eps = _check_eps(func, eps)
-    if np.any(var + eps <= 0):
-        _fail(func, "`var` + eps must be positive", f"var={var!r}")
+    var = _bn_variance(func, var, "var", x, eps)
     C = x.shape[-1]
     x2d = x.reshape(-1, C)
     M = x2d.shape[0]
