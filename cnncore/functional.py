@@ -233,7 +233,8 @@ def _conv_dkernel(x, dy, KH, KW, stride, dilation, pt, pl):
     nt = _threads_for(dy.size * K // 16)
     if USE_DIRECT and dtype == np.float32 and C % _conv.DIRECT_COLS == 0 and pt >= 0 and pl >= 0:
         src, off, run, sh, sw = _direct_source(x, KH, KW, OH, OW, stride, dilation, pt, pl, nt)
-        dkt = np.zeros((O, K), dtype=dtype)
+        dkt = _empty_aligned((O, K), dtype)  # accumulated into with 64-byte loads/stores
+        dkt.fill(0)
         _conv.direct_dkernel(src, dy, off, dkt, run, sh, sw, DK_CHUNK, nt)
         return dkt.T.reshape(KH, KW, C, O)
     if P * K * dtype.itemsize <= BIG_GEMM_BYTES:
