@@ -11,6 +11,8 @@ import os
 from nbgrader.preprocessors import ClearHiddenTests, GetGrades
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 
+from cnncourse.grading.autograde import configure
+
 c = get_config()  # noqa: F821 (provided by nbgrader)
 
 c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
@@ -19,14 +21,17 @@ c.CourseDirectory.assignment_id = ""
 # The embedded SQLite gradebook, next to this file.
 c.CourseDirectory.db_url = "sqlite:///" + os.path.join(c.CourseDirectory.root, "gradebook.db")
 
-# The hidden tests cut each call of a student's function off after 8 s and
-# stop calling it after 30 s in all (cnncore/grading/runner.py), so a test
-# cell ends well within this per-cell limit, which is the backstop for the
-# other cells (a visible test calling an endless loop): the kernel is
-# interrupted and the remaining cells are still run and graded.
-c.Execute.timeout = 60
-c.Execute.interrupt_on_timeout = True
-c.ExecutePreprocessor.timeout = 60
+# Autograding runs each submitted notebook in a bubblewrap sandbox (no course
+# files, no gradebook, no network, no cnncore/torch/SciPy, bounded memory, CPU,
+# processes and disk) and decides every score outside it: the hidden cases come
+# from the course secret (.cnncourse_secret here, or $CNNCOURSE_SECRET), the
+# trusted grader calls the student's functions through a data-only channel and
+# writes each graded cell's diagnostics and score (cnncourse/grading/).
+# Limits: c.SandboxedGrading.memory_limit, case_timeout, ... (see its help).
+configure(c)
+# For `nbgrader validate` on the source notebooks (the instructor's own code).
+c.Execute.timeout = 120
+c.ExecutePreprocessor.timeout = 120
 
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"

@@ -4,5 +4,6 @@
 # Extra arguments go to pytest, e.g. `bash scripts/test.sh tests/test_conv.py -x`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bash scripts/install_sandbox.sh
 python3 -m pip install --quiet --disable-pip-version-check -e ".[test,course]"
 python3 -m pytest "$@"

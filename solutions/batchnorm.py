@@ -1,6 +1,6 @@
 """Worked solutions of the `batchnorm` assignment (the seed's question 3).
 
-The single source of the solution code: `python scripts/course.py build`
+The single source of the solution code: `cnncourse build`
 copies each function into its solution cell of
 `assignments/source/batchnorm/batchnorm.ipynb`.  Every function stands on
 its own.

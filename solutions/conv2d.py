@@ -1,7 +1,7 @@
 """Worked solutions of the `conv2d` assignment (the seed's questions 1 and 2).
 
 This module is the single source of the solution code: the course builder
-(`python scripts/course.py build`) copies each function into its solution cell
+(`cnncourse build`) copies each function into its solution cell
 of `assignments/source/conv2d/conv2d.ipynb`, between ``### BEGIN SOLUTION``
 and ``### END SOLUTION``, together with the private helpers it uses.  Every
 function stands on its own (it calls no other student function), so a

@@ -1,6 +1,6 @@
 """Worked solutions of the `vgg19` assignment (the seed's question 4).
 
-The single source of the solution code: `python scripts/course.py build`
+The single source of the solution code: `cnncourse build`
 copies each function into its solution cell of
 `assignments/source/vgg19/vgg19.ipynb`.
 

@@ -33,7 +33,6 @@ import matplotlib.pyplot as plt
 from matplotlib import cbook
 
 import cnncore            # the reference library, used here only to draw the pictures
-import cnncore.grading    # the autograder's helpers (loaded before any of your code runs)
 
 # %% [markdown]
 # ## 1. Why normalize?

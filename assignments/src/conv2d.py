@@ -27,8 +27,9 @@
 # * `stride` is an int or a pair `(rows, cols)`. (The exam sheet names the stride $T \times S$ but
 #   indexes rows with $S$; here the first number is always the row stride.)
 #
-# Rules: use NumPy only. A function that hands the work to `cnncore`, `torch`, `scipy.signal` or
-# `scipy.ndimage` gets no credit. Do not modify your inputs; return new arrays. Keep the
+# Rules: use NumPy only. Your notebook is graded in a sandbox where `cnncore`, `torch` and SciPy
+# cannot be imported, so a function that hands the work to them gets no credit. The pictures that
+# use `cnncore` are left out there. Do not modify your inputs; return new arrays. Keep the
 # dtype of the input (`float32` in, `float32` out). Do not rename the functions.
 
 # %% kind="setup"
@@ -37,7 +38,6 @@ import matplotlib.pyplot as plt
 from matplotlib import cbook
 
 import cnncore            # the reference library, used here only to draw the pictures
-import cnncore.grading    # the autograder's helpers (loaded before any of your code runs)
 
 # %% [markdown]
 # ## 1. What a convolutional layer computes

@@ -34,7 +34,6 @@ import matplotlib.pyplot as plt
 from matplotlib import cbook
 
 import cnncore
-import cnncore.grading    # the autograder's helpers (loaded before any of your code runs)
 from cnncore.layers import BatchNorm, Conv2D, Dense, Flatten, MaxPool2D, ReLU, Softmax
 from cnncore.models import Sequential
 

@@ -1,6 +1,6 @@
 """Run the instructor's nbgrader workflow on a copy of the course and the sample class.
 
-Used by `python scripts/course.py demo` and by tests/test_course_pipeline.py:
+Used by `cnncourse demo` and by the pipeline tests:
 
     course = copy_course(tmpdir)                 # nbgrader_config.py + source/
     generate(course, "conv2d")                   # nbgrader generate_assignment
@@ -9,7 +9,6 @@ Used by `python scripts/course.py demo` and by tests/test_course_pipeline.py:
     feedback(course, "conv2d")                   # nbgrader generate_feedback
     table = gradebook_rows(course, "conv2d")     # read back from the SQLite gradebook
 """
-import importlib.util
 import os
 import shutil
 import subprocess
@@ -17,27 +16,21 @@ import sys
 import tempfile
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-import course as builder  # noqa: E402  (scripts/course.py)
+from . import build as builder
 
-ROOT = builder.ROOT
 COURSE = builder.COURSE
 
 
 def load_mistakes():
-    path = os.path.join(COURSE, "sample_class", "mistakes.py")
-    spec = importlib.util.spec_from_file_location("cnncore_sample_class_mistakes", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    from .sample_class import mistakes
+    return mistakes
 
 
-def copy_course(dest):
-    """A fresh course root at `dest`: the config and the source notebooks."""
+def copy_course(dest, source=COURSE):
+    """A fresh course root at `dest`: the config and the source notebooks of the course at `source`."""
     os.makedirs(dest, exist_ok=True)
-    shutil.copy(os.path.join(COURSE, "nbgrader_config.py"), dest)
-    shutil.copytree(os.path.join(COURSE, "source"), os.path.join(dest, "source"), dirs_exist_ok=True)
+    shutil.copy(os.path.join(source, "nbgrader_config.py"), dest)
+    shutil.copytree(os.path.join(source, "source"), os.path.join(dest, "source"), dirs_exist_ok=True)
     return dest
 
 
@@ -84,16 +77,25 @@ def student_cells(assignment, mistakes, catalogue):
 
 
 def submit(course, assignment, student, mistakes, catalogue=None):
-    """Write submitted/<student>/<assignment>/ from the release notebook."""
+    """Write submitted/<student>/<assignment>/ from the release notebook.
+
+    ``mistakes``: names from the sample class's catalogue (``[]``: the worked
+    solution), or ``"release"`` for the untouched release.
+    """
+    catalogue = catalogue if catalogue is not None else load_mistakes().MISTAKES
+    fill = None if mistakes == "release" else student_cells(assignment, mistakes, catalogue)
+    return submit_cells(course, assignment, student, fill or {})
+
+
+def submit_cells(course, assignment, student, cells):
+    """Write submitted/<student>/<assignment>/: the release notebook with the ``{grade_id: source}`` cells replaced."""
     import nbformat
 
-    catalogue = catalogue if catalogue is not None else load_mistakes().MISTAKES
     release = os.path.join(course, "release", assignment)
     dest = os.path.join(course, "submitted", student, assignment)
     if os.path.exists(dest):
         shutil.rmtree(dest)
     os.makedirs(dest)
-    fill = None if mistakes == "release" else student_cells(assignment, mistakes, catalogue)
     for name in os.listdir(release):
         src = os.path.join(release, name)
         if not name.endswith(".ipynb"):
@@ -101,11 +103,10 @@ def submit(course, assignment, student, mistakes, catalogue=None):
                 shutil.copy(src, dest)
             continue
         nb = nbformat.read(src, as_version=4)
-        if fill is not None:
-            for cell in nb.cells:
-                gid = cell.metadata.get("nbgrader", {}).get("grade_id")
-                if gid in fill:
-                    cell.source = fill[gid]
+        for cell in nb.cells:
+            gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+            if gid in cells:
+                cell.source = cells[gid]
         nbformat.write(nb, os.path.join(dest, name))
     with open(os.path.join(dest, "timestamp.txt"), "w") as f:
         f.write("2026-11-26 08:00:00.000000 UTC\n")
@@ -161,7 +162,7 @@ def format_table(assignment, rows, notes=None):
     return "\n".join(out)
 
 
-def demo(keep=None, assignments=None):
+def demo(keep=None, assignments=None, source=COURSE):
     """Release and grade the sample class; print the gradebook; write feedback HTML."""
     mod = load_mistakes()
     course = os.path.abspath(keep) if keep else tempfile.mkdtemp(prefix="cnncore-course-")
@@ -172,7 +173,7 @@ def demo(keep=None, assignments=None):
                 shutil.rmtree(p)
             elif os.path.exists(p):
                 os.remove(p)
-    copy_course(course)
+    copy_course(course, source)
     print(f"course copy: {course}")
     classes = {}
     for a, students in mod.SAMPLE_CLASS.items():

@@ -1,7 +1,7 @@
 """The checks: generated cases, expected results from cnncore, and diagnostics.
 
-Imported only inside the grading worker (a clean interpreter), never in the
-student's kernel.  Each check knows how to
+Imported only by the trusted grader, never where student code runs.  Each
+check knows how to
 
 * make its cases from a seed (shapes, odd sizes, non-square kernels, strides,
   SAME/VALID, float32/float64, dense and convolutional batch norm),
@@ -17,8 +17,9 @@ import numpy as np
 
 import cnncore
 
+from . import FORBIDDEN_HINT
+
 F32, F64 = np.float32, np.float64
-FORBIDDEN_LIBS = ("cnncore", "torch", "tensorflow", "jax", "keras", "scipy.signal", "scipy.ndimage")
 
 
 # --------------------------------------------------------------------------
@@ -70,7 +71,6 @@ class Check:
     output = "arrays"         # "arrays": float64 arrays; "data": plain JSON data (tables, ints)
     n_outputs = None          # None: returns one value; k: returns a tuple of k
     output_names = ("output",)
-    forbidden = FORBIDDEN_LIBS
 
     def make_cases(self, seed):
         rng = np.random.default_rng([seed, sum(map(ord, self.function))])
@@ -168,12 +168,7 @@ def judge_all(chk, cases, results, arrays):
     if forbidden:
         return {
             "fraction": 0.0,
-            "lines": [
-                f"{fn}: no credit. Your function calls {forbidden[0]}.",
-                f"This exercise asks you to implement {fn} yourself with NumPy; a function that "
-                "hands the work to cnncore, torch, scipy.signal/ndimage or another library "
-                "earns no points, even when its output is right.",
-            ],
+            "lines": [f"{fn}: no credit. Your function imports {forbidden[0]}.", FORBIDDEN_HINT.format(fn=fn)],
         }
     if len(results) != len(cases):
         return {"fraction": 0.0, "lines": [f"{fn}: the grader received an incomplete set of results."]}

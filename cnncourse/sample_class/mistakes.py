@@ -7,7 +7,7 @@ notebook with every solution cell filled in from the worked solution, except
 where the student's mistakes say otherwise.  Each mistake should cost points
 in the autograded cell that tests its function (`test_<function>`) and
 nowhere else; `tests/test_course_pipeline.py` checks exactly that, and the demo
-(`python scripts/course.py demo`) grades this class.
+(`cnncourse demo`) grades this class.
 """
 
 MISTAKES = {

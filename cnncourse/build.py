@@ -1,10 +1,7 @@
-#!/usr/bin/env python
-"""Build, check and demonstrate the cnncore nbgrader course.
+"""The course's notebooks, written from readable sources.
 
-    python scripts/course.py build           # assignments/src/*.py + solutions/*.py -> assignments/source/*/*.ipynb
-    python scripts/course.py check           # fail if the committed notebooks are stale
-    python scripts/course.py demo [--keep DIR]
-                                             # release, grade the bundled sample class, print the gradebook
+    cnncourse build      # assignments/src/*.py + solutions/*.py -> assignments/source/*/*.ipynb
+    cnncourse check      # fail if the committed notebooks are stale
 
 The notebooks are written from readable jupytext percent scripts
 (`assignments/src/<assignment>.py`).  Cells carry a `kind` in their header:
@@ -13,21 +10,39 @@ The notebooks are written from readable jupytext percent scripts
     # %% kind="solution" function="conv2d_forward"     the function from solutions/<assignment>.py,
     #                                                  its body between ### BEGIN/END SOLUTION
     # %% kind="visible" grade_id="visible_conv2d"      read-only visible tests (not graded)
-    # %% kind="tests" check="conv2d_forward" points=6  autograded hidden tests (cnncore.grading.check)
+    # %% kind="tests" check="conv2d_forward" points=6  a graded cell: the hidden cases of that check,
+    #                                                  graded outside the notebook (cnncourse.grading)
     # %% [markdown] kind="written" grade_id="q1" points=5
     #                                                  a manually graded answer; the model answer
     #                                                  comes from solutions/<assignment>.py WRITTEN_ANSWERS
 
 The solution code exists once, in `solutions/`.
 """
-import argparse
 import ast
 import json
 import os
-import sys
 import textwrap
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+def _repo_root():
+    """The repository with assignments/src and solutions/: next to this package, or above the cwd."""
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    for d in [here] + _ancestors(os.getcwd()):
+        if os.path.isdir(os.path.join(d, "assignments", "src")) and os.path.isdir(os.path.join(d, "solutions")):
+            return d
+    return here
+
+
+def _ancestors(d):
+    out = []
+    while True:
+        out.append(d)
+        parent = os.path.dirname(d)
+        if parent == d:
+            return out
+        d = parent
+
+
+ROOT = _repo_root()
 COURSE = os.path.join(ROOT, "assignments")
 SRC = os.path.join(COURSE, "src")
 SOLUTIONS = os.path.join(ROOT, "solutions")
@@ -107,14 +122,9 @@ def _nbgrader_md(grade_id, grade=False, solution=False, locked=False, points=Non
 def tests_source(check, points):
     return "\n".join([
         f"# Autograded ({points:g} points): {check} against the compiled reference on many generated",
-        "# cases. The output below says which cases failed and how.",
+        "# cases, outside this notebook. The output below says which cases failed and how.",
         "### BEGIN HIDDEN TESTS",
-        "import sys as _sys, warnings as _warnings  # load the grader afresh: student code may have replaced modules",
-        "for _name in [n for n in _sys.modules if n == 'cnncore' or n.startswith('cnncore.grading')]:",
-        "    del _sys.modules[_name]",
-        "with _warnings.catch_warnings():  # a warning on stderr would zero this cell",
-        "    _warnings.simplefilter('ignore')",
-        "    from cnncore.grading import check",
+        "from cnncourse.grading import check",
         f"check({check!r}, globals(), points={points!r})",
         "### END HIDDEN TESTS",
     ])
@@ -193,13 +203,13 @@ def available_assignments():
     return [a for a in ASSIGNMENTS if os.path.exists(os.path.join(SRC, f"{a}.py"))]
 
 
-def cmd_build(args):
+def build(root=COURSE):
     for a in available_assignments():
-        path = notebook_path(a)
+        path = notebook_path(a, root)
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, "w", encoding="utf-8") as f:
             f.write(notebook_text(build_notebook(a)))
-        print(f"wrote {os.path.relpath(path, ROOT)}")
+        print(f"wrote {os.path.relpath(path)}")
     return 0
 
 
@@ -216,36 +226,3 @@ def stale_notebooks():
         if have != want:
             stale.append(os.path.relpath(path, ROOT))
     return stale
-
-
-def cmd_check(args):
-    stale = stale_notebooks()
-    if stale:
-        print("stale (run `python scripts/course.py build`): " + ", ".join(stale))
-        return 1
-    print("source notebooks are up to date")
-    return 0
-
-
-def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    sub = p.add_subparsers(dest="cmd", required=True)
-    sub.add_parser("build", help="write assignments/source/*/*.ipynb")
-    sub.add_parser("check", help="fail if the committed notebooks are stale")
-    d = sub.add_parser("demo", help="release and grade the bundled sample class")
-    d.add_argument("--keep", metavar="DIR", help="course copy to use and keep (default: a temporary folder)")
-    d.add_argument("--assignments", nargs="*", default=None)
-    args = p.parse_args(argv)
-    if args.cmd == "build":
-        return cmd_build(args)
-    if args.cmd == "check":
-        return cmd_check(args)
-    if args.cmd == "demo":
-        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-        import sample_class
-        return sample_class.demo(keep=args.keep, assignments=args.assignments)
-    return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())

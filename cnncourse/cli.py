@@ -1,0 +1,97 @@
+"""The `cnncourse` command: build, check, hand out and demonstrate the course.
+
+    cnncourse build                 # assignments/src + solutions/ -> source/*/*.ipynb
+    cnncourse check                 # fail if the committed notebooks are stale
+    cnncourse handout ASSIGNMENT    # handout/ASSIGNMENT/: the released notebook and install notes
+    cnncourse demo [--keep DIR]     # release and grade the bundled sample class in the sandbox
+
+Run it in the course root (the folder with nbgrader_config.py), like
+nbgrader, or in the repository (then ./assignments is the course root).
+"""
+import argparse
+import os
+import shutil
+import sys
+
+HANDOUT_README = """\
+# {assignment}: how to work on it
+
+1. Install the reference library (a wheel, no compiler needed where one is
+   published for your platform) and Jupyter:
+
+       pip install cnncore jupyterlab matplotlib
+
+2. Open the notebook: `jupyter lab {notebook}`.
+3. Write each function where it says `# YOUR CODE HERE`, with NumPy only,
+   keeping its name and signature. Run the visible tests below each
+   exercise until they print `visible tests passed`.
+4. Answer the written questions in the cells that say `YOUR ANSWER HERE`.
+5. Restart the kernel, run all cells, save, and hand in `{notebook}`.
+
+Your notebook is graded in a sandbox where `cnncore`, `torch` and SciPy are
+not available: the functions you hand in must do their own work. The hidden
+tests call them on many generated cases and tell you which failed and why.
+"""
+
+
+def course_root(path=None):
+    """The course root: ``path``, else the cwd if it holds nbgrader_config.py, else ./assignments."""
+    for d in ([path] if path else [os.getcwd(), os.path.join(os.getcwd(), "assignments")]):
+        if d and os.path.exists(os.path.join(d, "nbgrader_config.py")):
+            return os.path.abspath(d)
+    raise SystemExit("cnncourse: no course here (no nbgrader_config.py in the current folder or in ./assignments); "
+                     "use --course DIR")
+
+
+def handout(course, assignment, out=None):
+    """Write ``handout/<assignment>/``: the released notebook (nbgrader generate_assignment) and a README."""
+    from . import demo
+    if not os.path.isdir(os.path.join(course, "source", assignment)):
+        raise SystemExit(f"cnncourse handout: no assignment {assignment!r} in {course}/source")
+    demo.generate(course, assignment)
+    release = os.path.join(course, "release", assignment)
+    dest = os.path.abspath(out or os.path.join(course, "handout", assignment))
+    if os.path.exists(dest):
+        shutil.rmtree(dest)
+    shutil.copytree(release, dest)
+    notebooks = sorted(n for n in os.listdir(dest) if n.endswith(".ipynb"))
+    with open(os.path.join(dest, "README.md"), "w", encoding="utf-8") as f:
+        f.write(HANDOUT_README.format(assignment=assignment, notebook=notebooks[0] if notebooks else "the notebook"))
+    return dest
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="cnncourse", description=__doc__.splitlines()[0])
+    p.add_argument("--course", metavar="DIR", help="the course root (default: . or ./assignments)")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("build", help="write source/*/*.ipynb from assignments/src and solutions/")
+    sub.add_parser("check", help="fail if the committed notebooks are stale")
+    h = sub.add_parser("handout", help="write the student handout of an assignment")
+    h.add_argument("assignment")
+    h.add_argument("--out", metavar="DIR", help="default: <course>/handout/ASSIGNMENT")
+    d = sub.add_parser("demo", help="release and grade the bundled sample class")
+    d.add_argument("--keep", metavar="DIR", help="course copy to use and keep (default: a temporary folder)")
+    d.add_argument("--assignments", nargs="*", default=None)
+    args = p.parse_args(argv)
+
+    from . import build
+    if args.cmd == "build":
+        return build.build()
+    if args.cmd == "check":
+        stale = build.stale_notebooks()
+        if stale:
+            print("stale (run `cnncourse build`): " + ", ".join(stale))
+            return 1
+        print("source notebooks are up to date")
+        return 0
+    if args.cmd == "handout":
+        print(f"handout: {handout(course_root(args.course), args.assignment, args.out)}")
+        return 0
+    if args.cmd == "demo":
+        from . import demo
+        return demo.demo(keep=args.keep, assignments=args.assignments, source=course_root(args.course))
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,170 @@
+"""The course's grader: hidden cases, the reference, the judgement and the score, all trusted.
+
+Layers, from the bottom:
+
+* :mod:`.student` runs inside the sandbox, holds the student's notebook and
+  calls its functions (untrusted: anything it sends back is only data);
+* :mod:`.sandbox` builds the bubblewrap sandbox and its limits;
+* :mod:`.session` is the trusted end of the channel: starts the sandbox,
+  calls one case at a time under a deadline, restarts after a crash or hang;
+* :mod:`.checks` makes the cases from the course's secret, computes the
+  expected results with cnncore and says what went wrong;
+* :func:`grade` (here) runs a check's cases through a caller and scores them;
+* :mod:`.autograde` is the nbgrader preprocessor that grades a submitted
+  notebook this way and writes the scores into its graded cells.
+
+:func:`check` is what a graded cell of a *source* notebook runs under
+``nbgrader validate``: the instructor's own solution, called in the
+instructor's kernel.  Student notebooks are never graded that way.
+"""
+import hashlib
+import hmac
+import os
+import time
+
+__all__ = ["check", "grade", "seed_for", "course_secret", "FORBIDDEN_HINT"]
+
+CASE_SECONDS = 5.0     # one call of the student's function
+CHECK_SECONDS = 30.0   # after this, the remaining cases of a check are not run
+SECRET_FILE = ".cnncourse_secret"
+FORBIDDEN = ("cnncore", "cnncourse", "torch", "tensorflow", "jax", "keras", "scipy")
+
+
+def course_secret(course_root=None, create=True):
+    """The course's secret: ``$CNNCOURSE_SECRET``, else ``<course root>/.cnncourse_secret``.
+
+    The file is made (random, readable by its owner only) the first time a
+    course is graded; keep it out of version control and out of handouts.
+    """
+    env = os.environ.get("CNNCOURSE_SECRET")
+    if env:
+        return env
+    if course_root is None:
+        return None
+    path = os.path.join(course_root, SECRET_FILE)
+    try:
+        with open(path, encoding="ascii") as f:
+            value = f.read().strip()
+        if value:
+            return value
+    except FileNotFoundError:
+        if not create:
+            return None
+    value = os.urandom(32).hex()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as f:
+        f.write(value + "\n")
+    return value
+
+
+def seed_for(secret, check_name):
+    """The seed of a check's hidden cases: deterministic for a secret, unknowable without it."""
+    digest = hmac.new(secret.encode("utf-8"), f"cnncourse/{check_name}".encode("utf-8"), hashlib.sha256)
+    return int.from_bytes(digest.digest()[:8], "little")
+
+
+def _forbidden_module(message):
+    """'cnncore' when an error says the function tried to import a blocked library."""
+    if "[module " not in message:
+        return None
+    name = message.rsplit("[module ", 1)[1].rstrip("]").split(".")[0]
+    return name if name in FORBIDDEN else None
+
+
+FORBIDDEN_HINT = ("This exercise asks you to implement {fn} yourself with NumPy; the reference library "
+                  "and the libraries that would do the work (cnncore, torch, SciPy, ...) are not available "
+                  "while grading, and a function that needs them earns no points.")
+
+
+def grade(check_name, call, seed, case_seconds=CASE_SECONDS, check_seconds=CHECK_SECONDS, cell_errors=None):
+    """Run a check's hidden cases through ``call`` and judge them: returns (fraction, lines).
+
+    ``call(meta, arrays)`` calls the student's function on one case and
+    returns ``(result, arrays)`` as :meth:`.student.StudentContext.call` does,
+    or raises :class:`.session.ContextDied` (then that case alone fails).
+    """
+    from .checks import CHECKS, judge_all
+    from .session import ContextDied
+
+    chk = CHECKS[check_name]
+    fn = chk.function
+    cases = chk.make_cases(seed)
+    results, arrays = [], {}
+    start = time.monotonic()
+    stop = None
+    for i, case in enumerate(cases):
+        if stop is None and time.monotonic() - start > check_seconds:
+            stop = f"not run: the cases so far took more than {check_seconds:g} s in total"
+        if stop is not None:
+            results.append({"status": "skipped", "message": stop})
+            continue
+        wire = case.wire()
+        meta = {"function": fn, "args": wire["args"], "kwargs": wire["kwargs"],
+                "output": chk.output, "n_outputs": chk.n_outputs, "seconds": case_seconds}
+        try:
+            res, out = call(meta, dict(case.arrays))
+        except ContextDied as exc:
+            res, out = {"status": "error" if exc.status != "timeout" else "timeout", "message": exc.message}, {}
+            if exc.status == "crashed":
+                res["message"] = exc.message.replace("the Python process running your notebook",
+                                                     "the process running your function")
+        status = res.get("status")
+        if status == "missing":
+            why = f"{fn} is not defined: run its cell, and keep the name and the signature given."
+            err = (cell_errors or {}).get(fn)
+            lines = [why]
+            if err:
+                bad = _forbidden_module(err)
+                lines = ([f"{fn}: no credit. Its cell imports {bad}.", FORBIDDEN_HINT.format(fn=fn)] if bad
+                         else [why, f"  Its cell raised {err}"])
+            return 0.0, lines
+        if status == "timeout":
+            res["message"] = f"stopped after {case_seconds:g} s (an endless loop?)"
+        if status == "error":
+            message = str(res.get("message", ""))
+            bad = _forbidden_module(message)
+            if bad:
+                res = {"status": "forbidden", "message": bad}
+            elif message.startswith("MemoryError"):
+                res["message"] = "used more memory than the grader allows (MemoryError): " + message
+        results.append(res)
+        for k, a in out.items():
+            arrays[f"{i}/{k}"] = a
+    report = judge_all(chk, cases, results, arrays)
+    return report["fraction"], report["lines"]
+
+
+def score_lines(check_name, fraction, lines, points):
+    score = round(points * min(max(float(fraction), 0.0), 1.0), 2)
+    return score, list(lines) + [f"Score for {check_name}: {score:g} / {points:g}"]
+
+
+def check(name, namespace, points, seed=None):
+    """Grade ``namespace[name]`` in this process; print the diagnostics, return the score.
+
+    For the instructor's source notebooks (``nbgrader validate``) and for
+    trusted code.  Student submissions are graded by
+    :class:`cnncourse.grading.autograde.SandboxedGrading` instead, outside
+    the student's process.
+    """
+    from .student import StudentContext
+
+    if seed is None:
+        secret = course_secret(_find_course_root(), create=False)
+        seed = seed_for(secret, name) if secret else int.from_bytes(os.urandom(8), "little")
+    ctx = StudentContext(namespace=namespace)
+    fraction, lines = grade(name, ctx.call, seed)
+    score, lines = score_lines(name, fraction, lines, points)
+    print("\n".join(lines))
+    return score
+
+
+def _find_course_root(start=None):
+    d = os.path.abspath(start or os.getcwd())
+    while True:
+        if os.path.exists(os.path.join(d, "nbgrader_config.py")):
+            return d
+        parent = os.path.dirname(d)
+        if parent == d:
+            return None
+        d = parent

@@ -1,0 +1,218 @@
+"""The trusted side of the channel to a sandboxed student context.
+
+A :class:`StudentSession` starts the student context (in the sandbox, see
+:mod:`.sandbox`), has it run the notebook's cells, and calls the student's
+functions one case at a time.  Everything that comes back is data: a
+length-prefixed ``.npz`` (``allow_pickle=False``) or JSON message, read with a
+deadline and a size bound.  When a call runs out of time, the context dies
+(``os._exit``, a segfault, a memory limit) or answers with something that is
+not a well-formed reply, the session kills the whole sandbox, records what
+happened for that case only, and starts a fresh context for the next case.
+"""
+import collections
+import json
+import os
+import select
+import signal
+import struct
+import subprocess
+import threading
+import time
+
+from . import sandbox
+from .student import pack, unpack
+
+MAX_REPLY = 512 << 20      # bytes in one reply: far above any honest output
+
+
+class ContextDied(Exception):
+    """The student context ended, hung or broke the protocol; ``status`` says which."""
+
+    def __init__(self, status, message):
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+class StudentSession:
+    """The student's notebook, run in a sandbox, with its functions callable from here.
+
+    ``cells``: ``[(cell_id, source)]`` in notebook order, the code to run
+    before any call.  ``submission``: the folder whose read-only view and
+    private copy the notebook sees.  ``isolate=False`` runs the context
+    without the sandbox (trusted code only).
+    """
+
+    def __init__(self, cells, submission=None, limits=None, isolate=True,
+                 cell_seconds=60.0, start_seconds=180.0, hidden=()):
+        self.cells = [list(c) for c in cells]
+        self.submission = submission
+        self.limits = limits or sandbox.Limits()
+        self.isolate = isolate
+        self.cell_seconds = cell_seconds
+        self.start_seconds = start_seconds
+        self.hidden = tuple(hidden)
+        self.proc = None
+        self.cell_errors = {}
+        self.starts = 0
+        self._stderr = collections.deque(maxlen=64)
+
+    # -------------------------------------------------------------- process
+    def _spawn(self):
+        if self.isolate:
+            argv = sandbox.command(self.limits, self.submission, hidden=self.hidden)
+            env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+        else:
+            argv = sandbox.unsandboxed_command()
+            env = dict(sandbox.student_env(False), CNNCOURSE_WORK="")
+        base = sandbox.processes_base()
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, env=env, cwd="/",
+                                     preexec_fn=lambda: self.limits.apply(base))
+        self._buf = b""
+        threading.Thread(target=self._drain_stderr, args=(self.proc.stderr,), daemon=True).start()
+        self.starts += 1
+
+    def _drain_stderr(self, stream):
+        try:
+            while True:
+                chunk = stream.read1(65536)
+                if not chunk:
+                    return
+                self._stderr.append(chunk[-2048:])
+        except (OSError, ValueError):
+            return
+
+    def stderr_tail(self):
+        return b"".join(self._stderr).decode("utf-8", "replace")[-2000:]
+
+    def kill(self):
+        proc, self.proc = self.proc, None
+        if proc is None:
+            return
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)     # bwrap and, through its PID namespace, everything inside
+        except (ProcessLookupError, PermissionError):
+            pass
+        for stream in (proc.stdin, proc.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+
+    close = kill
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.kill()
+
+    # ------------------------------------------------------------- protocol
+    def _write(self, payload):
+        try:
+            self.proc.stdin.write(struct.pack("<Q", len(payload)) + payload)
+            self.proc.stdin.flush()
+        except (BrokenPipeError, OSError, ValueError):
+            raise self._died()
+
+    def _read_exact(self, n, deadline):
+        fd = self.proc.stdout.fileno()
+        while len(self._buf) < n:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise ContextDied("timeout", "ran out of time")
+            ready, _, _ = select.select([fd], [], [], left)
+            if not ready:
+                continue
+            chunk = os.read(fd, min(1 << 20, max(n - len(self._buf), 65536)))
+            if not chunk:
+                raise self._died()
+            self._buf += chunk
+        data, self._buf = self._buf[:n], self._buf[n:]
+        return data
+
+    def _read(self, deadline):
+        (n,) = struct.unpack("<Q", self._read_exact(8, deadline))
+        if n > MAX_REPLY:
+            raise ContextDied("bad_reply", f"sent a reply of {n} bytes")
+        return self._read_exact(n, deadline)
+
+    def _died(self):
+        proc = self.proc
+        code = None
+        if proc is not None:
+            try:
+                code = proc.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                pass
+        return ContextDied("crashed", describe_exit(code, self.limits))
+
+    # ---------------------------------------------------------------- public
+    def start(self):
+        """Start a context and run the cells; returns {cell_id: error} of the cells that raised."""
+        self.kill()
+        self._spawn()
+        deadline = time.monotonic() + self.start_seconds
+        try:
+            self._write(json.dumps({"cells": self.cells, "cell_seconds": self.cell_seconds}).encode("utf-8"))
+            reply = json.loads(self._read(deadline).decode("utf-8"))
+            errors = reply["errors"]
+            if not isinstance(errors, dict):
+                raise ValueError
+            self.cell_errors = {str(k): str(v)[:500] for k, v in errors.items()}
+        except ContextDied as exc:
+            self.kill()
+            if exc.status == "timeout":
+                exc.message = f"the notebook's cells did not finish running within {self.start_seconds:g} s"
+            raise
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+            self.kill()
+            raise ContextDied("bad_reply", "the notebook broke the grader's channel while its cells ran")
+        return self.cell_errors
+
+    def call(self, meta, arrays):
+        """Call the student's function: returns (result, arrays) or raises ContextDied.
+
+        ``meta``: the function's name, its arguments, the output kind and the
+        time limit (see :func:`cnncourse.grading.grade`).  The context is
+        (re)started first when needed; after any failure it is killed, so one
+        case's crash or hang never reaches the next case.
+        """
+        if self.proc is None:
+            self.start()
+        seconds = float(meta["seconds"])
+        try:
+            self._write(pack(meta, arrays))
+            reply = self._read(time.monotonic() + seconds + 5.0)
+        except ContextDied as exc:
+            self.kill()
+            if exc.status == "timeout":
+                exc.message = f"stopped after {seconds:g} s (an endless loop?)"
+            raise
+        try:
+            res, out = unpack(reply)
+            if not isinstance(res, dict):
+                raise ValueError
+            return res, out
+        except Exception:
+            self.kill()
+            raise ContextDied("bad_reply", "the reply was not a well-formed result")
+
+
+def describe_exit(code, limits):
+    if code is None:
+        return "the Python process running your notebook stopped answering"
+    if code < 0 or code > 128:      # killed by a signal (bwrap reports it as 128 + signal)
+        sig = -code if code < 0 else code - 128
+        if sig == signal.SIGXCPU:
+            return f"the Python process running your notebook used more than {limits.cpu_seconds} s of CPU time"
+        if sig == signal.SIGXFSZ:
+            return f"your notebook wrote a file larger than {limits.file_size >> 20} MiB"
+        if sig == signal.SIGSEGV:
+            return "the Python process running your notebook crashed (segmentation fault)"
+        return f"the Python process running your notebook was killed (signal {sig})"
+    return f"the Python process running your notebook exited (exit code {code}): sys.exit, os._exit or a crash"
