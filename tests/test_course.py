@@ -1,16 +1,15 @@
 """The course files themselves: notebooks up to date, well formed, and the seed's points."""
 import json
 import os
-import sys
 
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "scripts"))
 
 nbformat = pytest.importorskip("nbformat")
 pytest.importorskip("jupytext")
-import course as builder  # noqa: E402  (scripts/course.py)
+from cnncourse import build as builder  # noqa: E402
+from cnncourse import demo  # noqa: E402
 
 # The seed's exam: written answers graded by hand, with its points.
 WRITTEN_POINTS = {
@@ -35,7 +34,7 @@ ASSIGNMENTS = builder.available_assignments()
 
 
 def test_committed_notebooks_are_not_stale():
-    assert builder.stale_notebooks() == [], "run `python scripts/course.py build` and commit the notebooks"
+    assert builder.stale_notebooks() == [], "run `cnncourse build` and commit the notebooks"
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
@@ -93,9 +92,7 @@ def test_solution_cells_come_from_solutions(assignment):
 
 
 def test_sample_class_mistakes_apply_and_are_enough():
-    sys.path.insert(0, os.path.join(ROOT, "scripts"))
-    import sample_class
-    mod = sample_class.load_mistakes()
+    mod = demo.load_mistakes()
     typical = [k for k, m in mod.MISTAKES.items() if "replace" in m and k not in ("noisy_but_right", "endless_loop_strided")]
     assert len(typical) >= 12
     used = {m for cls in (mod.SAMPLE_CLASS, mod.MISBEHAVING) for students in cls.values()
@@ -104,5 +101,5 @@ def test_sample_class_mistakes_apply_and_are_enough():
     for assignment, students in {**mod.SAMPLE_CLASS}.items():
         for student, mistakes in students.items():
             if mistakes != "release":
-                cells = sample_class.student_cells(assignment, mistakes, mod.MISTAKES)
+                cells = demo.student_cells(assignment, mistakes, mod.MISTAKES)
                 assert cells and all("BEGIN SOLUTION" not in src for src in cells.values())

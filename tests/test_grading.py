@@ -1,156 +1,195 @@
-"""cnncore.grading without nbgrader: the checks run on plain functions in this process.
+"""The grader without nbgrader: each check's hidden cases, run through a real sandboxed student context.
 
-The worked solutions get every point, typical mistakes get partial credit
-with a diagnosis, and misbehaving functions (calling cnncore, looping
-forever, warning, modifying inputs, returning junk) are handled.
+The student's code is given as the source of its notebook cells; the trusted
+side (cnncourse.grading.grade) makes the cases, calls the function in the
+sandbox one case at a time and judges the results with cnncore.  The worked
+solutions get every point, typical mistakes partial credit with a diagnosis,
+and misbehaving functions (calling cnncore or torch, looping forever,
+crashing, warning, modifying inputs, returning junk) earn nothing more than
+their honest cases.
 """
-import importlib.util
+import inspect
 import os
-import sys
-import time
+import textwrap
 
 import numpy as np
 import pytest
 
-pytest.importorskip("cnncore.grading")
-from cnncore.grading import runner  # noqa: E402
-from cnncore.grading.runner import check  # noqa: E402
+from cnncourse.grading import check, grade, score_lines, seed_for
+from cnncourse.grading.sandbox import bwrap_path
+from cnncourse.grading.session import StudentSession
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SEED = seed_for("tests", "grading")
+pytestmark = pytest.mark.skipif(bwrap_path() is None, reason="needs bubblewrap (scripts/install_sandbox.sh)")
 
 
-def _load(name):
-    spec = importlib.util.spec_from_file_location(f"solutions_{name}", os.path.join(ROOT, "solutions", f"{name}.py"))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+def solution_source(assignment):
+    with open(os.path.join(ROOT, "solutions", f"{assignment}.py")) as f:
+        return f.read()
 
 
-conv = _load("conv2d")
-bn = _load("batchnorm")
+def graded(name, source, points, case_seconds=5.0, check_seconds=30.0):
+    """(score, output text) of the function ``name`` defined by the cell ``source``, graded in the sandbox."""
+    cells = [("setup", "import numpy as np"), (name, textwrap.dedent(source))]
+    with StudentSession(cells) as session:
+        session.start()
+        fraction, lines = grade(name, session.call, SEED, case_seconds=case_seconds,
+                                check_seconds=check_seconds, cell_errors=session.cell_errors)
+    score, lines = score_lines(name, fraction, lines, points)
+    return score, "\n".join(lines)
 
 
-@pytest.mark.parametrize("name,points", [
-    ("conv_output_size", 3), ("conv2d_forward", 6), ("conv2d_backward", 6),
-    ("batch_norm_train", 4), ("batch_norm_infer", 2), ("update_moving_stats", 2), ("batch_norm_backward", 4),
+@pytest.mark.parametrize("name,points,assignment", [
+    ("conv_output_size", 3, "conv2d"), ("conv2d_forward", 6, "conv2d"), ("conv2d_backward", 6, "conv2d"),
+    ("batch_norm_train", 4, "batchnorm"), ("batch_norm_infer", 2, "batchnorm"),
+    ("update_moving_stats", 2, "batchnorm"), ("batch_norm_backward", 4, "batchnorm"),
+    ("vgg19_stages", 6, "vgg19"), ("receptive_field", 2, "vgg19"),
 ])
-def test_worked_solution_gets_every_point(name, points, capsys):
-    mod = conv if hasattr(conv, name) else bn
-    assert check(name, {name: getattr(mod, name)}, points=points) == points
-    out = capsys.readouterr().out
+def test_worked_solution_gets_every_point(name, points, assignment):
+    score, out = graded(name, solution_source(assignment), points)
+    assert score == points, out
     assert "cases passed" in out and f"Score for {name}: {points} / {points}" in out
 
 
-def test_flipped_kernel_gets_partial_credit_and_is_told(capsys):
-    def conv2d_forward(x, kernel, stride=1, padding="valid"):
-        return conv.conv2d_forward(x, kernel[::-1, ::-1], stride=stride, padding=padding)
+CONV = solution_source("conv2d")
+BN = solution_source("batchnorm")
 
-    score = check("conv2d_forward", {"conv2d_forward": conv2d_forward}, points=6)
-    out = capsys.readouterr().out
+
+def test_flipped_kernel_gets_partial_credit_and_is_told():
+    score, out = graded("conv2d_forward", CONV.replace("y += patch @ kernel[m, n]",
+                                                       "y += patch @ kernel[KH - 1 - m, KW - 1 - n]"), 6)
     assert 0 < score < 6          # 1x1 kernels are their own flip
-    assert "the kernel is flipped" in out
-    assert "expected" in out and "max error" in out
+    assert "the kernel is flipped" in out and "expected" in out and "max error" in out
 
 
-def test_missing_and_unimplemented_functions_score_zero(capsys):
-    assert check("conv2d_forward", {}, points=6) == 0
-    assert "not defined" in capsys.readouterr().out
-
-    def conv2d_forward(x, kernel, stride=1, padding="valid"):
-        raise NotImplementedError()
-
-    assert check("conv2d_forward", {"conv2d_forward": conv2d_forward}, points=6) == 0
-    assert "NotImplementedError" in capsys.readouterr().out
-
-
-def test_calling_cnncore_earns_nothing(capsys):
-    import cnncore
-
-    def conv2d_forward(x, kernel, stride=1, padding="valid"):
-        return cnncore.conv2d(x, kernel, stride=stride, padding=padding)
-
-    assert check("conv2d_forward", {"conv2d_forward": conv2d_forward}, points=6) == 0
-    out = capsys.readouterr().out
-    assert "no credit" in out and "cnncore" in out
+def test_missing_unimplemented_and_broken_functions_score_zero():
+    score, out = graded("conv2d_forward", "x = 1", 6)
+    assert score == 0 and "not defined" in out
+    score, out = graded("conv2d_forward", "def conv2d_forward(x, kernel, stride=1, padding='valid'):\n"
+                                          "    raise NotImplementedError()", 6)
+    assert score == 0 and "NotImplementedError" in out
+    score, out = graded("conv2d_forward", "def conv2d_forward(x, kernel, stride=1, padding='valid')\n    pass", 6)
+    assert score == 0 and "SyntaxError" in out
 
 
-def test_warnings_and_stderr_do_not_cost_points(capsys):
-    def batch_norm_train(x, gamma, beta, eps=1e-3):
-        print("debugging output", file=sys.stderr)
-        np.log(-np.ones(1))                       # RuntimeWarning
-        return bn.batch_norm_train(x, gamma, beta, eps)
+@pytest.mark.parametrize("library,source", [
+    ("cnncore", """
+        def conv2d_forward(x, kernel, stride=1, padding="valid"):
+            import cnncore
+            return cnncore.conv2d(x, kernel, stride=stride, padding=padding)
+    """),
+    ("torch", """
+        def conv2d_forward(x, kernel, stride=1, padding="valid"):
+            import torch
+            xt = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
+            kt = torch.from_numpy(np.ascontiguousarray(kernel.transpose(3, 2, 0, 1)))
+            return torch.nn.functional.conv2d(xt, kt, stride=stride).numpy().transpose(0, 2, 3, 1)
+    """),
+    ("scipy", """
+        import importlib
+        def conv2d_forward(x, kernel, stride=1, padding="valid"):
+            signal = importlib.import_module("sci" + "py.signal")
+            return signal.correlate(x, kernel, mode="valid")
+    """),
+])
+def test_handing_the_work_to_a_library_earns_nothing(library, source):
+    score, out = graded("conv2d_forward", source, 6)
+    assert score == 0
+    assert "no credit" in out and library in out
 
-    assert check("batch_norm_train", {"batch_norm_train": batch_norm_train}, points=4) == 4
-    captured = capsys.readouterr()
-    assert "debugging output" not in captured.err
-    assert "RuntimeWarning" in captured.out       # reported as a note, not an error
+
+def test_importing_cnncore_at_the_top_of_the_cell_earns_nothing():
+    score, out = graded("conv2d_forward", "from cnncore import conv2d as conv2d_forward", 6)
+    assert score == 0 and "no credit" in out and "cnncore" in out
 
 
-def test_endless_loop_is_cut_off(monkeypatch, capsys):
-    monkeypatch.setattr(runner, "CASE_SECONDS", 1.0)
+def test_warnings_and_stderr_do_not_cost_points():
+    source = BN.replace("def batch_norm_train(x, gamma, beta, eps=1e-3):\n",
+                        "def batch_norm_train(x, gamma, beta, eps=1e-3):\n"
+                        "    import sys\n"
+                        "    print('debugging output', file=sys.stderr)\n"
+                        "    np.log(-np.ones(1))\n", 1)
+    assert source != BN
+    score, out = graded("batch_norm_train", source, 4)
+    assert score == 4, out
+    assert "RuntimeWarning" in out and "costs nothing" in out
 
-    def conv_output_size(size, kernel_size, stride=1, padding="valid"):
-        if padding == "same":
-            while True:
-                pass
-        return (size - kernel_size) // stride + 1
 
-    t0 = time.monotonic()
-    score = check("conv_output_size", {"conv_output_size": conv_output_size}, points=3)
-    assert time.monotonic() - t0 < 20
+def test_endless_loop_costs_only_its_cases():
+    source = """
+        def conv_output_size(size, kernel_size, stride=1, padding="valid"):
+            if padding == "same":
+                while True:
+                    pass
+            return (size - kernel_size) // stride + 1
+    """
+    score, out = graded("conv_output_size", source, 3, case_seconds=0.5)
     assert 0 < score < 3
-    assert "stopped after" in capsys.readouterr().out
+    assert "stopped after" in out and "not run" not in out     # the cases after a hang still run
 
 
-def test_modifying_inputs_fails_the_case(capsys):
-    def update_moving_stats(moving_mean, moving_var, mean, var, momentum=0.99):
-        moving_mean *= momentum
-        moving_mean += (1 - momentum) * mean
-        return moving_mean, momentum * moving_var + (1 - momentum) * var
+def test_crash_and_exit_cost_only_their_cases():
+    source = """
+        import os, ctypes
+        def conv_output_size(size, kernel_size, stride=1, padding="valid"):
+            if padding == "same":
+                if size % 2:
+                    os._exit(0)
+                ctypes.string_at(0)
+            return (size - kernel_size) // stride + 1
+    """
+    score, out = graded("conv_output_size", source, 3)
+    assert 0 < score < 3
+    assert "exited" in out and "segmentation fault" in out
 
-    assert check("update_moving_stats", {"update_moving_stats": update_moving_stats}, points=2) == 0
-    assert "modified its input `moving_mean` in place" in capsys.readouterr().out
+
+def test_memory_hog_is_bounded_and_told():
+    source = """
+        def conv2d_forward(x, kernel, stride=1, padding="valid"):
+            hog = np.ones(8 << 30, dtype=np.uint8)
+            return hog
+    """
+    score, out = graded("conv2d_forward", source, 6)
+    assert score == 0 and "more memory than the grader allows" in out
 
 
-def test_objects_that_compare_equal_to_anything_fail(capsys):
+def test_modifying_inputs_fails_the_case():
+    source = """
+        def update_moving_stats(moving_mean, moving_var, mean, var, momentum=0.99):
+            moving_mean *= momentum
+            moving_mean += (1 - momentum) * mean
+            return moving_mean, momentum * moving_var + (1 - momentum) * var
+    """
+    score, out = graded("update_moving_stats", source, 2)
+    assert score == 0 and "modified its input `moving_mean` in place" in out
+
+
+@pytest.mark.parametrize("source", [
+    """
     class AlwaysEqual:
         def __eq__(self, other):
             return True
-
     def conv2d_forward(x, kernel, stride=1, padding="valid"):
         return AlwaysEqual()
-
-    assert check("conv2d_forward", {"conv2d_forward": conv2d_forward}, points=6) == 0
-    assert "not a numeric array" in capsys.readouterr().out
-
-
-def test_patched_numpy_comparisons_change_nothing(monkeypatch, capsys):
-    monkeypatch.setattr(np, "allclose", lambda *a, **k: True)
-    monkeypatch.setattr(np, "array_equal", lambda *a, **k: True)
-    monkeypatch.setattr(np.testing, "assert_allclose", lambda *a, **k: None)
-
-    def batch_norm_infer(x, gamma, beta, moving_mean, moving_var, eps=1e-3):
-        return np.zeros_like(x)
-
-    assert check("batch_norm_infer", {"batch_norm_infer": batch_norm_infer}, points=2) == 0
-
-
-def test_replaced_cnncore_does_not_change_the_reference(monkeypatch):
-    import cnncore
-
+    """,
+    """
+    class Sly(np.ndarray):
+        def __eq__(self, other):
+            return np.ones(np.shape(other), bool)
+    def conv2d_forward(x, kernel, stride=1, padding="valid"):
+        return np.zeros(3).view(Sly)
+    """,
+    """
+    np.allclose = lambda *a, **k: True
+    np.testing.assert_allclose = lambda *a, **k: None
     def conv2d_forward(x, kernel, stride=1, padding="valid"):
         return np.zeros((x.shape[0], x.shape[1], x.shape[2], kernel.shape[3]), x.dtype)
-
-    monkeypatch.setattr(cnncore, "conv2d", lambda x, kernel, **kw: conv2d_forward(x, kernel))
-    assert check("conv2d_forward", {"conv2d_forward": conv2d_forward}, points=6) == 0
-
-
-def test_replaced_grader_libraries_are_detected(monkeypatch, capsys):
-    import json
-    monkeypatch.setattr(runner, "_loads", lambda s: {"fraction": 1.0, "lines": []})
-    monkeypatch.setattr(json, "loads", runner._loads)
-    assert check("conv2d_forward", {"conv2d_forward": conv.conv2d_forward}, points=6) == 0
-    assert "replaced functions the grader relies on" in capsys.readouterr().out
+    """,
+])
+def test_objects_and_patches_that_fake_equality_earn_nothing(source):
+    score, out = graded("conv2d_forward", source, 6)
+    assert score == 0, out
 
 
 @pytest.mark.parametrize("mistake,phrase", [
@@ -158,47 +197,50 @@ def test_replaced_grader_libraries_are_detected(monkeypatch, capsys):
     ("per_position", "per position"),
     ("eps_outside", "eps belongs under the square root"),
 ])
-def test_batch_norm_diagnoses(mistake, phrase, capsys):
-    def batch_norm_train(x, gamma, beta, eps=1e-3):
-        axes = tuple(range(x.ndim - 1))
-        if mistake == "per_position":
-            axes = 0
-        mean = x.mean(axis=axes)
-        m = x.size // x.shape[-1]
-        var = x.var(axis=axes) * (m / (m - 1) if mistake == "unbiased" and m > 1 else 1)
-        if mistake == "eps_outside":
-            return gamma * (x - mean) / (np.sqrt(var) + eps) + beta, mean, var
-        return gamma * (x - mean) / np.sqrt(var + eps) + beta, mean, var
-
-    score = check("batch_norm_train", {"batch_norm_train": batch_norm_train}, points=4)
-    assert score < 4
-    assert phrase in capsys.readouterr().out
-
-
-def test_worker_rejects_unknown_check():
-    import subprocess
-    proc = subprocess.run([sys.executable, "-I", "-m", "cnncore.grading.worker", "no_such_check", "0"],
-                          capture_output=True, text=True, timeout=60)
-    assert proc.returncode == 2 and "unknown check" in proc.stderr
+def test_batch_norm_diagnoses(mistake, phrase):
+    source = f"""
+        def batch_norm_train(x, gamma, beta, eps=1e-3):
+            mistake = {mistake!r}
+            axes = tuple(range(x.ndim - 1))
+            if mistake == "per_position":
+                axes = 0
+            mean = x.mean(axis=axes)
+            m = x.size // x.shape[-1]
+            var = x.var(axis=axes) * (m / (m - 1) if mistake == "unbiased" and m > 1 else 1)
+            if mistake == "eps_outside":
+                return gamma * (x - mean) / (np.sqrt(var) + eps) + beta, mean, var
+            return gamma * (x - mean) / np.sqrt(var + eps) + beta, mean, var
+    """
+    score, out = graded("batch_norm_train", source, 4)
+    assert score < 4 and phrase in out
 
 
-def test_replaced_builtins_are_detected(monkeypatch, capsys):
-    import builtins
-    monkeypatch.setattr(builtins, "float", lambda *a: 1.0)
-    score = check("conv2d_forward", {"conv2d_forward": lambda *a, **k: None}, points=6)
-    monkeypatch.undo()
-    assert score == 0
-    assert "builtins.float" in capsys.readouterr().out
+def test_hidden_cases_depend_on_the_secret():
+    from cnncourse.grading.checks import CHECKS
+    chk = CHECKS["conv2d_forward"]
+
+    def cases(secret):
+        return [(c.label("f"), [c.arrays[k].tobytes() for k in sorted(c.arrays)])
+                for c in chk.make_cases(seed_for(secret, "conv2d_forward"))]
+
+    assert cases("one secret") == cases("one secret")        # grading twice: the same cases
+    assert cases("one secret") != cases("another secret")    # unknowable without the secret
 
 
-def test_calling_torch_earns_nothing(capsys):
-    torch = pytest.importorskip("torch")
+def test_course_secret_is_made_once_and_private(tmp_path, monkeypatch):
+    from cnncourse.grading import course_secret
+    monkeypatch.delenv("CNNCOURSE_SECRET", raising=False)
+    first = course_secret(str(tmp_path))
+    assert len(first) == 64 and course_secret(str(tmp_path)) == first
+    assert oct(os.stat(tmp_path / ".cnncourse_secret").st_mode & 0o777) == "0o600"
+    monkeypatch.setenv("CNNCOURSE_SECRET", "from the environment")
+    assert course_secret(str(tmp_path)) == "from the environment"
 
-    def conv2d_forward(x, kernel, stride=1, padding="valid"):
-        import torch.nn.functional as F
-        xt = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
-        kt = torch.from_numpy(np.ascontiguousarray(kernel.transpose(3, 2, 0, 1)))
-        return F.conv2d(xt, kt, stride=stride).numpy().transpose(0, 2, 3, 1)
 
-    assert check("conv2d_forward", {"conv2d_forward": conv2d_forward}, points=6) == 0
-    assert "torch" in capsys.readouterr().out
+def test_check_in_the_instructors_kernel_grades_trusted_code(capsys):
+    """What a graded cell runs under `nbgrader validate` on a source notebook."""
+    namespace = {}
+    exec(compile(CONV, "<solution>", "exec"), namespace)
+    assert check("conv2d_forward", namespace, points=6) == 6
+    assert "Score for conv2d_forward: 6 / 6" in capsys.readouterr().out
+    assert inspect.isfunction(namespace["conv2d_forward"])
