@@ -154,15 +154,16 @@ def command(limits, submission=None, python=None, hidden=()):
     for root in roots:
         args += _dirs_with_perms(root, made) + ["--ro-bind", root, root]
     mask_dirs, mask_files = _masks(_site_dirs())
-    for d in mask_dirs:
-        args += ["--tmpfs", d]
+    for d in mask_dirs:       # empty and read-only, also for a sandbox user that owns its mounts
+        args += ["--tmpfs", d, "--remount-ro", d]
     for f in mask_files:
         args += ["--ro-bind", "/dev/null", f]
     for h in hidden:       # e.g. a course root that happens to lie inside the Python installation
         h = os.path.realpath(h)
         if any(h == r or h.startswith(r + os.sep) for r in roots + ["/usr", "/etc"]):
-            args += ["--tmpfs", h]
+            args += ["--tmpfs", h, "--remount-ro", h]
     args += ["--proc", "/proc", "--dev", "/dev",
+             "--perms", "1777", "--size", str(limits.tmp_size), "--tmpfs", "/dev/shm",
              "--perms", "1777", "--size", str(limits.tmp_size), "--tmpfs", "/tmp",
              "--perms", "0755", "--dir", "/home",
              "--perms", "1777", "--size", str(limits.tmp_size), "--tmpfs", HOME,
@@ -222,8 +223,14 @@ def processes_base():
     return n
 
 
+_available = False
+
+
 def check_available():
-    """Raise :class:`SandboxUnavailable` with a fix when bwrap cannot start here."""
+    """Raise :class:`SandboxUnavailable` with a fix when bwrap cannot start here (checked once per process)."""
+    global _available
+    if _available:
+        return
     args = command(Limits())
     # the same sandbox, running /bin/true instead of the student context
     cut = args.index("--")
@@ -235,3 +242,4 @@ def check_available():
             "It needs user namespaces (as a normal user: `sysctl kernel.unprivileged_userns_clone=1`, and on "
             "Ubuntu 24.04+ an AppArmor profile allowing bwrap) or root. Only for code you trust: "
             "--SandboxedGrading.unsafe_no_sandbox=True.")
+    _available = True
