@@ -244,3 +244,42 @@ def test_check_in_the_instructors_kernel_grades_trusted_code(capsys):
     assert check("conv2d_forward", namespace, points=6) == 6
     assert "Score for conv2d_forward: 6 / 6" in capsys.readouterr().out
     assert inspect.isfunction(namespace["conv2d_forward"])
+
+
+def test_without_bubblewrap_grading_refuses_and_says_how_to_fix(monkeypatch):
+    from cnncourse.grading import sandbox
+    monkeypatch.setattr(sandbox, "bwrap_path", lambda: None)
+    with pytest.raises(sandbox.SandboxUnavailable, match="apt-get install bubblewrap"):
+        sandbox.command(sandbox.Limits())
+
+
+def test_sandbox_hides_the_course_and_the_network(tmp_path):
+    """The student context sees neither a file next to the grader nor any network, and cannot write outside."""
+    canary = tmp_path / "course" / "solutions.txt"
+    canary.parent.mkdir()
+    canary.write_text("the answers")
+    source = f"""
+        import os, socket
+        seen = []
+        for path in [{str(canary)!r}, "/root", "/work", os.path.expanduser("~/../../root")]:
+            seen.append(path + (" visible" if os.path.exists(path) else " hidden"))
+        try:
+            socket.create_connection(("127.0.0.1", 22), timeout=1)
+            seen.append("network reached")
+        except OSError:
+            seen.append("no network")
+        try:
+            open("/usr/owned", "w")
+            seen.append("/usr writable")
+        except OSError:
+            seen.append("/usr read-only")
+        def conv_output_size(size, kernel_size, stride=1, padding="valid"):
+            return seen
+    """
+    with StudentSession([("c", textwrap.dedent(source))], hidden=[str(tmp_path)]) as session:
+        session.start()
+        res, _ = session.call(dict(function="conv_output_size", args=[{"value": 1}, {"value": 1}], kwargs={},
+                                   output="data", n_outputs=None, seconds=5), {})
+    seen = res["outputs"][0]["data"]
+    assert f"{canary} hidden" in seen and "/work hidden" in seen
+    assert "no network" in seen and "/usr read-only" in seen
