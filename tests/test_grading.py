@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from cnncourse.grading import check, grade, score_lines, seed_for
-from cnncourse.grading.sandbox import bwrap_path
+from cnncourse.grading.sandbox import Limits, bwrap_path
 from cnncourse.grading.session import StudentSession
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -29,13 +29,14 @@ def solution_source(assignment):
         return f.read()
 
 
-def graded(name, source, points, case_seconds=5.0, check_seconds=30.0):
+def graded(name, source, points, case_seconds=5.0, check_seconds=30.0, limits=None):
     """(score, output text) of the function ``name`` defined by the cell ``source``, graded in the sandbox."""
     cells = [("setup", "import numpy as np"), (name, textwrap.dedent(source))]
-    with StudentSession(cells) as session:
+    limits = limits or Limits()
+    with StudentSession(cells, limits=limits) as session:
         session.start()
-        fraction, lines = grade(name, session.call, SEED, case_seconds=case_seconds,
-                                check_seconds=check_seconds, cell_errors=session.cell_errors)
+        fraction, lines = grade(name, session.call, SEED, case_seconds=case_seconds, check_seconds=check_seconds,
+                                cell_errors=session.cell_errors, memory_limit=limits.memory)
     score, lines = score_lines(name, fraction, lines, points)
     return score, "\n".join(lines)
 
@@ -147,11 +148,11 @@ def test_crash_and_exit_cost_only_their_cases():
 def test_memory_hog_is_bounded_and_told():
     source = """
         def conv2d_forward(x, kernel, stride=1, padding="valid"):
-            hog = np.ones(8 << 30, dtype=np.uint8)
+            hog = np.ones(3 << 30, dtype=np.uint8)
             return hog
     """
-    score, out = graded("conv2d_forward", source, 6)
-    assert score == 0 and "more memory than the grader allows" in out
+    score, out = graded("conv2d_forward", source, 6, limits=Limits(memory=2 << 30))
+    assert score == 0 and "your function used more than 2 GiB of memory" in out
 
 
 def test_modifying_inputs_fails_the_case():

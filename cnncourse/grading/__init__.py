@@ -76,7 +76,8 @@ FORBIDDEN_HINT = ("This exercise asks you to implement {fn} yourself with NumPy;
                   "while grading, and a function that needs them earns no points.")
 
 
-def grade(check_name, call, seed, case_seconds=CASE_SECONDS, check_seconds=CHECK_SECONDS, cell_errors=None):
+def grade(check_name, call, seed, case_seconds=CASE_SECONDS, check_seconds=CHECK_SECONDS, cell_errors=None,
+          memory_limit=None):
     """Run a check's hidden cases through ``call`` and judge them: returns (fraction, lines).
 
     ``call(meta, arrays)`` calls the student's function on one case and
@@ -126,7 +127,8 @@ def grade(check_name, call, seed, case_seconds=CASE_SECONDS, check_seconds=CHECK
             if bad:
                 res = {"status": "forbidden", "message": bad}
             elif message.startswith("MemoryError"):
-                res["message"] = "used more memory than the grader allows (MemoryError): " + message
+                bound = f"{memory_limit / (1 << 30):g} GiB of memory" if memory_limit else "the memory the grader allows"
+                res["message"] = f"your function used more than {bound} ({message})"
         results.append(res)
         for k, a in out.items():
             arrays[f"{i}/{k}"] = a

@@ -112,7 +112,8 @@ class SandboxedGrading(NbGraderPreprocessor):
             fraction, lines = 0.0, [f"{name}: not graded: {notebook_error}."]
         else:
             fraction, lines = grade(name, session.call, seed_for(secret, name), case_seconds=self.case_timeout,
-                                    check_seconds=self.check_timeout, cell_errors=session.cell_errors)
+                                    check_seconds=self.check_timeout, cell_errors=session.cell_errors,
+                                    memory_limit=None if self.unsafe_no_sandbox else self.memory_limit)
         score, lines = score_lines(name, fraction, lines, points)
         cell.outputs = [
             nbformat.v4.new_output("stream", name="stdout", text="\n".join(lines) + "\n"),

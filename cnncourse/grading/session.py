@@ -22,7 +22,7 @@ import time
 from . import sandbox
 from .student import pack, unpack
 
-MAX_REPLY = 512 << 20      # bytes in one reply: far above any honest output
+MAX_REPLY = 64 << 20       # bytes in one reply: far above any honest output
 
 
 class ContextDied(Exception):
@@ -68,7 +68,7 @@ class StudentSession:
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, env=env, cwd="/",
                                      preexec_fn=lambda: self.limits.apply(base))
-        self._buf = b""
+        self._buf = bytearray()
         threading.Thread(target=self._drain_stderr, args=(self.proc.stderr,), daemon=True).start()
         self.starts += 1
 
@@ -132,7 +132,8 @@ class StudentSession:
             if not chunk:
                 raise self._died()
             self._buf += chunk
-        data, self._buf = self._buf[:n], self._buf[n:]
+        data = bytes(self._buf[:n])
+        del self._buf[:n]
         return data
 
     def _read(self, deadline):
