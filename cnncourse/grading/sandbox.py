@@ -90,11 +90,12 @@ def _python_roots():
 
 
 def _site_dirs():
-    dirs = list(site.getsitepackages())
+    """Every site-packages the sandbox can see: the running environment's and its base installation's."""
+    dirs = list(site.getsitepackages([sys.prefix, sys.exec_prefix, sys.base_prefix, sys.base_exec_prefix]))
     user = site.getusersitepackages()
     if isinstance(user, str):
         dirs.append(user)
-    return [os.path.realpath(d) for d in dirs if os.path.isdir(d)]
+    return sorted({os.path.realpath(d) for d in dirs if os.path.isdir(d)})
 
 
 def _blocked(name):
@@ -179,7 +180,8 @@ def command(limits, submission=None, python=None, hidden=()):
         args += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
     else:
         args += ["--unshare-user"]
-    args += ["--", os.path.realpath(python), "-I", STUDENT_SCRIPT, "--block", ",".join(BLOCKED)]
+    # the interpreter's path as it is, not resolved: a virtual environment's python finds its pyvenv.cfg
+    args += ["--", os.path.abspath(python), "-I", STUDENT_SCRIPT, "--block", ",".join(BLOCKED)]
     if os.geteuid() == 0:
         args += ["--uid", str(sandbox_uid())]
     return args
