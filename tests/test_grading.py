@@ -284,3 +284,20 @@ def test_sandbox_hides_the_course_and_the_network(tmp_path):
     seen = res["outputs"][0]["data"]
     assert f"{canary} hidden" in seen and "/work hidden" in seen
     assert "no network" in seen and "/usr read-only" in seen
+
+
+def test_a_broken_sandbox_is_the_graders_failure_not_a_zero(monkeypatch):
+    """When the student context cannot even start, grading stops with the reason instead of scoring 0."""
+    from cnncourse.grading import sandbox
+    from cnncourse.grading.session import SandboxFailed
+    real = sandbox.command
+
+    def broken(*args, **kwargs):     # the student context's script missing from the sandbox
+        argv = real(*args, **kwargs)
+        cut = argv.index("--")
+        return argv[:cut] + ["--ro-bind", "/dev/null", sandbox.STUDENT_SCRIPT] + argv[cut:]
+
+    monkeypatch.setattr(sandbox, "command", broken)
+    with pytest.raises(SandboxFailed, match="did not start"):
+        with StudentSession([("c", "x = 1")]) as session:
+            session.start()

@@ -150,7 +150,12 @@ def command(limits, submission=None, python=None, hidden=()):
             args += ["--symlink", os.readlink(host), host]
         elif os.path.isdir(host):
             args += ["--ro-bind", host, host]
-    made = set()
+    # the fresh file systems first: a Python installation may live under /tmp or /home
+    args += ["--proc", "/proc", "--dev", "/dev",
+             "--perms", "1777", "--size", str(limits.tmp_size), "--tmpfs", "/dev/shm",
+             "--perms", "1777", "--size", str(limits.tmp_size), "--tmpfs", "/tmp",
+             "--perms", "0755", "--dir", "/home"]
+    made = {"/tmp", "/home"}
     roots = _python_roots()
     for root in roots:
         args += _dirs_with_perms(root, made) + ["--ro-bind", root, root]
@@ -163,11 +168,7 @@ def command(limits, submission=None, python=None, hidden=()):
         h = os.path.realpath(h)
         if any(h == r or h.startswith(r + os.sep) for r in roots + ["/usr", "/etc"]):
             args += ["--tmpfs", h, "--remount-ro", h]
-    args += ["--proc", "/proc", "--dev", "/dev",
-             "--perms", "1777", "--size", str(limits.tmp_size), "--tmpfs", "/dev/shm",
-             "--perms", "1777", "--size", str(limits.tmp_size), "--tmpfs", "/tmp",
-             "--perms", "0755", "--dir", "/home",
-             "--perms", "1777", "--size", str(limits.tmp_size), "--tmpfs", HOME,
+    args += ["--perms", "1777", "--size", str(limits.tmp_size), "--tmpfs", HOME,
              "--perms", "1777", "--dir", WORK,
              "--perms", "0755", "--dir", "/opt/cnncourse",
              "--ro-bind", script, STUDENT_SCRIPT]
@@ -189,7 +190,7 @@ def command(limits, submission=None, python=None, hidden=()):
 
 def student_env(with_submission):
     env = {
-        "PATH": os.pathsep.join([os.path.dirname(os.path.realpath(sys.executable)), "/usr/local/bin", "/usr/bin", "/bin"]),
+        "PATH": os.pathsep.join([os.path.dirname(os.path.abspath(sys.executable)), "/usr/local/bin", "/usr/bin", "/bin"]),
         "HOME": HOME, "LANG": "C.UTF-8", "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1",
         "MPLBACKEND": "Agg", "MPLCONFIGDIR": "/tmp/matplotlib",
         "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",

@@ -33,6 +33,10 @@ class ContextDied(Exception):
         self.status, self.message = status, message
 
 
+class SandboxFailed(RuntimeError):
+    """The student context could not start: the grader's setup, not the student, is at fault."""
+
+
 class StudentSession:
     """The student's notebook, run in a sandbox, with its functions callable from here.
 
@@ -69,7 +73,8 @@ class StudentSession:
                                      stderr=subprocess.PIPE, env=env, cwd="/",
                                      preexec_fn=lambda: self.limits.apply(base))
         self._buf = bytearray()
-        threading.Thread(target=self._drain_stderr, args=(self.proc.stderr,), daemon=True).start()
+        self._drain = threading.Thread(target=self._drain_stderr, args=(self.proc.stderr,), daemon=True)
+        self._drain.start()
         self.starts += 1
 
     def _drain_stderr(self, stream):
@@ -83,6 +88,8 @@ class StudentSession:
             return
 
     def stderr_tail(self):
+        if self.proc is None and getattr(self, "_drain", None) is not None:
+            self._drain.join(timeout=2)
         return b"".join(self._stderr).decode("utf-8", "replace")[-2000:]
 
     def kill(self):
@@ -157,6 +164,14 @@ class StudentSession:
         """Start a context and run the cells; returns {cell_id: error} of the cells that raised."""
         self.kill()
         self._spawn()
+        try:
+            ready = self._read(time.monotonic() + 120.0)
+        except ContextDied:
+            ready = None
+        if ready != b"ready":
+            self.kill()
+            raise SandboxFailed("the sandboxed student context did not start (no student code had run yet):\n"
+                                + self.stderr_tail())
         deadline = time.monotonic() + self.start_seconds
         try:
             self._write(json.dumps({"cells": self.cells, "cell_seconds": self.cell_seconds}).encode("utf-8"))

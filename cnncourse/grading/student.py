@@ -331,6 +331,8 @@ def main(argv):
                 pass
         os.chdir(work)
     ctx = StudentContext(proto_in, proto_out)
+    ctx._shell()
+    send_frame(proto_out, b"ready")    # set up, before any student code: from here on, failures are the notebook's
     sys.stdout = sys.stderr = ctx.sink
     try:
         ctx.serve()
