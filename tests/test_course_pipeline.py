@@ -24,7 +24,7 @@ MISTAKES = sample_class.load_mistakes()
 ASSIGNMENTS = [a for a in builder.available_assignments()]
 # The grader's time limits, lowered for the test so that the endless-loop
 # student costs less time (the sample class's honest cases take milliseconds).
-LIMITS = ["--SandboxedGrading.case_timeout=2", "--SandboxedGrading.check_timeout=12"]
+LIMITS = ["--SandboxedGrading.case_timeout=2", "--SandboxedGrading.max_timeouts=3"]
 
 
 def classes():

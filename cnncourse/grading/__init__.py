@@ -25,7 +25,8 @@ import time
 __all__ = ["check", "grade", "seed_for", "course_secret", "FORBIDDEN_HINT"]
 
 CASE_SECONDS = 5.0     # one call of the student's function
-CHECK_SECONDS = 30.0   # after this, the remaining cases of a check are not run
+MAX_TIMEOUTS = 6       # after this many cases ran out of time, the remaining cases of a check are not run
+CHECK_SECONDS = 120.0  # a backstop for slow functions: after this, the remaining cases are not run
 SECRET_FILE = ".cnncourse_secret"
 FORBIDDEN = ("cnncore", "cnncourse", "torch", "tensorflow", "jax", "keras", "scipy")
 
@@ -77,12 +78,15 @@ FORBIDDEN_HINT = ("This exercise asks you to implement {fn} yourself with NumPy;
 
 
 def grade(check_name, call, seed, case_seconds=CASE_SECONDS, check_seconds=CHECK_SECONDS, cell_errors=None,
-          memory_limit=None):
+          memory_limit=None, max_timeouts=MAX_TIMEOUTS):
     """Run a check's hidden cases through ``call`` and judge them: returns (fraction, lines).
 
     ``call(meta, arrays)`` calls the student's function on one case and
     returns ``(result, arrays)`` as :meth:`.student.StudentContext.call` does,
     or raises :class:`.session.ContextDied` (then that case alone fails).
+    A case that hangs costs that case; only after ``max_timeouts`` of them
+    (or ``check_seconds`` in all) are the remaining cases not run, so the
+    score does not depend on timing unless a function hangs that often.
     """
     from .checks import CHECKS, judge_all
     from .session import ContextDied
@@ -93,7 +97,10 @@ def grade(check_name, call, seed, case_seconds=CASE_SECONDS, check_seconds=CHECK
     results, arrays = [], {}
     start = time.monotonic()
     stop = None
+    timeouts = 0
     for i, case in enumerate(cases):
+        if stop is None and timeouts >= max_timeouts:
+            stop = f"not run: {timeouts} cases already ran out of time"
         if stop is None and time.monotonic() - start > check_seconds:
             stop = f"not run: the cases so far took more than {check_seconds:g} s in total"
         if stop is not None:
@@ -121,6 +128,7 @@ def grade(check_name, call, seed, case_seconds=CASE_SECONDS, check_seconds=CHECK
             return 0.0, lines
         if status == "timeout":
             res["message"] = f"stopped after {case_seconds:g} s (an endless loop?)"
+            timeouts += 1
         if status == "error":
             message = str(res.get("message", ""))
             bad = _forbidden_module(message)

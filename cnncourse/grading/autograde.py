@@ -51,7 +51,10 @@ class SandboxedGrading(NbGraderPreprocessor):
     max_file_size = Integer(64 << 20, help="Largest file the student's code may write, bytes.").tag(config=True)
     scratch_size = Integer(256 << 20, help="Size of each of the sandbox's /tmp and work folder, bytes.").tag(config=True)
     case_timeout = Float(5.0, help="Seconds for one call of a student's function.").tag(config=True)
-    check_timeout = Float(30.0, help="Seconds for all cases of one graded cell; later cases are not run.").tag(config=True)
+    max_timeouts = Integer(6, help="Cases of one graded cell that may run out of time before the rest "
+                                   "are not run.").tag(config=True)
+    check_timeout = Float(120.0, help="Seconds for all cases of one graded cell (a backstop: later cases "
+                                      "are not run).").tag(config=True)
     cell_timeout = Float(60.0, help="Seconds for one of the notebook's own cells.").tag(config=True)
     notebook_timeout = Float(240.0, help="Seconds for all of the notebook's own cells.").tag(config=True)
     secret = Unicode("", help="The course secret the hidden cases come from; default: $CNNCOURSE_SECRET "
@@ -113,7 +116,8 @@ class SandboxedGrading(NbGraderPreprocessor):
         else:
             fraction, lines = grade(name, session.call, seed_for(secret, name), case_seconds=self.case_timeout,
                                     check_seconds=self.check_timeout, cell_errors=session.cell_errors,
-                                    memory_limit=None if self.unsafe_no_sandbox else self.memory_limit)
+                                    memory_limit=None if self.unsafe_no_sandbox else self.memory_limit,
+                                    max_timeouts=self.max_timeouts)
         score, lines = score_lines(name, fraction, lines, points)
         cell.outputs = [
             nbformat.v4.new_output("stream", name="stdout", text="\n".join(lines) + "\n"),
