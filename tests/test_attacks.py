@@ -57,32 +57,36 @@ except ImportError:  # the course package not installed: the catalogue is plain 
 ATTACKS = catalogue.ATTACKS
 
 # ----------------------------------------------------------------------------
-# >>> Options of the grader for both runs of this module.  FILL IN the exact
-# trait names of the sandboxed grader (cnncourse/grading/); small limits keep
-# the attack run short (the memory hog wants 6 GiB, the fork bomb 2000
-# processes, the output flood 2 x 300 MB, signal_tricks/cpu_burn hang or spin
-# 20-40 s per function).  The clean run uses the same options, so that the
-# honest students' grades can be compared exactly.
+# >>> Options of the grader for both runs of this module (CHECK the trait names
+# against cnncourse/grading/autograde.py).  Small limits keep the attack run
+# short: the memory hog wants 6 GiB, the fork bomb 2000 processes, the output
+# flood 2 x 300 MB, signal_tricks/cpu_burn hang or spin 20-40 s per function.
+# The clean run uses the same options, so the honest grades compare exactly.
 GRADER_ARGS = [
-    "--Execute.timeout=30",
-    # "--SandboxedGrading.memory_limit=1GiB",
+    "--SandboxedGrading.case_timeout=2",         # s per call (default 5)
+    "--SandboxedGrading.max_timeouts=2",         # hung calls per graded cell before the rest are not run (default 6)
+    "--SandboxedGrading.cell_timeout=15",        # s per cell of the notebook itself (default 60)
+    "--SandboxedGrading.notebook_timeout=30",    # s for all its cells (default 240)
+    # "--SandboxedGrading.memory_limit=4294967296",   # bytes; the hog's 6 GiB must exceed it
     # "--SandboxedGrading.max_processes=64",
-    # "--SandboxedGrading.output_limit=1MB",
-    # "--SandboxedGrading.case_timeout=5",
-    # "--SandboxedGrading.cpu_seconds=60",
-    # "--SandboxedGrading.wall_time=120",
-    # "--SandboxedGrading.disk_limit=64MB",
+    # "--SandboxedGrading.cpu_limit=600",
+    # "--SandboxedGrading.scratch_size=268435456",
 ]
+# Both runs draw the hidden cases from this secret (else each course makes its
+# own, and the honest partial scores of the two runs could not be compared).
+SECRET_VAR = "CNNCOURSE_SECRET"
+COURSE_SECRET = "attack-test-" + uuid.uuid4().hex
 # <<<
 
 ASSIGNMENT = "conv2d"
 HONEST = {"ada": [], "cara": ["valid_off_by_one", "flipped_kernel", "dkernel_one_example"]}
 GRADE_CELLS = ("test_conv_output_size", "test_conv2d_forward", "test_conv2d_backward")
 ATTACKER_PREFIX = "atk_"            # "ada" < "atk_*" < "cara": ada is graded before, cara after the attackers
-# What nbgrader itself writes in the course root during autograde (everything else must stay as it was).
+# What nbgrader itself writes in the course root during autograde.  Anything else the clean run
+# writes there is the grader's too (allowed); any other change in the attack run fails.
 COURSE_OUTPUTS = ("autograded", "feedback", "gradebook.db", "gradebook.db-*", ".nbgrader.log")
 OUTLIVE_WAIT = 12                   # s after grading: children that sleep 10 s must not wake up on the host
-RUN_TIMEOUT = 45 * 60               # s: a hung nbgrader fails this module instead of hanging CI
+RUN_TIMEOUT = 20 * 60               # s: a hung nbgrader fails this module instead of hanging CI
 TOKEN_VAR = "CNNCOURSE_ATTACK_RUN"  # marks every process started by the attack run (unless the sandbox clears it)
 
 # The families the issue (and the catalogue's brief) asks for; each attack
@@ -370,18 +374,42 @@ def cell_texts(course, student):
     return out
 
 
-def run_autograde(demo, course):
-    """nbgrader autograde, as demo.autograde runs it, with a timeout against a hung run."""
+class environment:
+    """Set environment variables for the nbgrader runs (demo.nbgrader passes os.environ on)."""
+
+    def __init__(self, **values):
+        self.values, self.saved = values, {}
+
+    def __enter__(self):
+        for k, v in self.values.items():
+            self.saved[k] = os.environ.get(k)
+            os.environ[k] = v
+
+    def __exit__(self, *exc):
+        for k, v in self.saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def run_autograde(demo, course, **env):
+    """nbgrader autograde as demo.autograde runs it (--create --force), with a timeout against a hung run.
+
+    -> (error or None, seconds).  Both runs use the same course secret.
+    """
     t0 = time.monotonic()
+    error = None
     try:
-        if hasattr(demo, "nbgrader"):
-            proc = demo.nbgrader(course, "autograde", ASSIGNMENT, "--create", "--force", *GRADER_ARGS,
-                                 timeout=RUN_TIMEOUT, check=False)
-            error = None if proc.returncode == 0 else \
-                f"nbgrader autograde exited with {proc.returncode}:\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}"
-        else:
-            demo.autograde(course, ASSIGNMENT, *GRADER_ARGS)
-            error = None
+        with environment(**{SECRET_VAR: COURSE_SECRET}, **env):
+            if hasattr(demo, "nbgrader"):
+                proc = demo.nbgrader(course, "autograde", ASSIGNMENT, "--create", "--force", *GRADER_ARGS,
+                                     timeout=RUN_TIMEOUT, check=False)
+                if proc.returncode != 0:
+                    error = (f"nbgrader autograde exited with {proc.returncode}:\n"
+                             f"{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}")
+            else:
+                demo.autograde(course, ASSIGNMENT, *GRADER_ARGS)
     except Exception as exc:  # noqa: BLE001  (a timeout or a failed run: reported by its own test)
         error = f"nbgrader autograde failed: {exc!r}"[:8000]
     return error, time.monotonic() - t0
@@ -413,10 +441,13 @@ def clean_run(demo, tmp_path_factory):
     demo.generate(course, ASSIGNMENT)
     for student, mistakes in HONEST.items():
         demo.submit(course, ASSIGNMENT, student, mistakes)
+    before = snapshot(course, COURSE_OUTPUTS)
     error, seconds = run_autograde(demo, course)
+    grader_files = set(diff(before, snapshot(course, COURSE_OUTPUTS)))
     rows, texts = read_back(demo, course, HONEST)
-    print(f"clean run: {seconds:.1f} s for {len(HONEST)} submissions")
-    return dict(course=course, error=error, rows=rows, texts=texts)
+    print(f"clean run: {seconds:.1f} s for {len(HONEST)} submissions; "
+          f"the grader wrote {sorted(grader_files) or 'nothing else'} in the course root")
+    return dict(course=course, error=error, rows=rows, texts=texts, grader_files=grader_files)
 
 
 @pytest.fixture(scope="module")
@@ -447,15 +478,7 @@ def attack_run(demo, clean_run, tmp_path_factory):
                   site=site_listing(), escaped=escaped_files())
 
     server = LoopbackServer(catalogue.LOOPBACK_HOST, catalogue.LOOPBACK_PORT)
-    old_token = os.environ.get(TOKEN_VAR)
-    os.environ[TOKEN_VAR] = run_id
-    try:
-        error, seconds = run_autograde(demo, course)
-    finally:
-        if old_token is None:
-            os.environ.pop(TOKEN_VAR, None)
-        else:
-            os.environ[TOKEN_VAR] = old_token
+    error, seconds = run_autograde(demo, course, **{TOKEN_VAR: run_id})
     finished = time.monotonic()
     markers_at_end = markers()
     time.sleep(max(0.0, finished + OUTLIVE_WAIT - time.monotonic()))
@@ -464,7 +487,8 @@ def attack_run(demo, clean_run, tmp_path_factory):
         course=course, error=error, seconds=seconds, canaries=canaries,
         markers_at_end=markers_at_end, markers=markers(), connections=list(server.connections),
         processes=token_processes(run_id),
-        course_diff=diff(before["course"], snapshot(course, COURSE_OUTPUTS)),
+        course_diff={k: v for k, v in diff(before["course"], snapshot(course, COURSE_OUTPUTS)).items()
+                     if k not in clean_run["grader_files"]},
         package_diff={d: diff(s, snapshot(d)) for d, s in before["packages"].items()},
         site_diff=diff(before["site"], site_listing()),
         escaped=[p for p in escaped_files() if p not in before["escaped"]],
@@ -550,6 +574,24 @@ def test_no_connection_at_all(attack_run):
 def test_course_files_unchanged(attack_run):
     """Nothing changes in the course root but what nbgrader writes (autograded/, feedback/, gradebook.db)."""
     assert not attack_run["course_diff"], attack_run["course_diff"]
+
+
+def test_secret_not_in_any_output(attack_run):
+    """The course secret reaches no autograded notebook or feedback (where a student would read it)."""
+    needle = COURSE_SECRET.encode()
+    leaks = []
+    for sub in ("autograded", "feedback"):
+        for dirpath, _, filenames in os.walk(os.path.join(attack_run["course"], sub)):
+            for name in filenames:
+                path = os.path.join(dirpath, name)
+                try:
+                    if os.path.isfile(path) and not os.path.islink(path):
+                        with open(path, "rb") as f:
+                            if needle in f.read():
+                                leaks.append(os.path.relpath(path, attack_run["course"]))
+                except OSError:
+                    pass
+    assert not leaks, f"the course secret is in {leaks}"
 
 
 def test_canaries_untouched(attack_run):

