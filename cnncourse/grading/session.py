@@ -13,9 +13,11 @@ import collections
 import json
 import os
 import select
+import shutil
 import signal
 import struct
 import subprocess
+import tempfile
 import threading
 import time
 
@@ -57,7 +59,7 @@ class StudentSession:
         self.hidden = tuple(hidden)
         self.proc = None
         self.cell_errors = {}
-        self.starts = 0
+        self._scratch = None
         self._stderr = collections.deque(maxlen=64)
 
     # -------------------------------------------------------------- process
@@ -65,9 +67,12 @@ class StudentSession:
         if self.isolate:
             argv = sandbox.command(self.limits, self.submission, hidden=self.hidden)
             env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
-        else:
+        else:     # the opt-out: no isolation, but still a scratch folder of its own
             argv = sandbox.unsandboxed_command()
-            env = dict(sandbox.student_env(False), CNNCOURSE_WORK="")
+            self._scratch = tempfile.mkdtemp(prefix="cnncourse-unsandboxed-")
+            env = dict(sandbox.student_env(self.submission is not None), CNNCOURSE_WORK=self._scratch)
+            if self.submission is not None:
+                env["CNNCOURSE_SUBMISSION"] = self.submission
         base = sandbox.processes_base()
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, env=env, cwd="/",
@@ -75,7 +80,6 @@ class StudentSession:
         self._buf = bytearray()
         self._drain = threading.Thread(target=self._drain_stderr, args=(self.proc.stderr,), daemon=True)
         self._drain.start()
-        self.starts += 1
 
     def _drain_stderr(self, stream):
         try:
@@ -94,6 +98,9 @@ class StudentSession:
 
     def kill(self):
         proc, self.proc = self.proc, None
+        if self._scratch is not None:
+            shutil.rmtree(self._scratch, ignore_errors=True)
+            self._scratch = None
         if proc is None:
             return
         try:

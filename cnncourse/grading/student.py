@@ -26,6 +26,7 @@ library, NumPy and IPython.
 import io
 import json
 import os
+import signal
 import struct
 import sys
 import time
@@ -200,8 +201,6 @@ class StudentContext:
     """
 
     def __init__(self, proto_in=None, proto_out=None, namespace=None):
-        import signal
-        self.signal = signal
         self.proto_in, self.proto_out = proto_in, proto_out
         self.sink = _Sink()
         self.namespace = namespace
@@ -218,19 +217,19 @@ class StudentContext:
         return self.shell
 
     def _limited(self, seconds, fn, *args, **kwargs):
-        self.signal.signal(self.signal.SIGALRM, _alarm)
-        self.signal.setitimer(self.signal.ITIMER_REAL, seconds)
+        signal.signal(signal.SIGALRM, _alarm)
+        signal.setitimer(signal.ITIMER_REAL, seconds)
         try:
             return fn(*args, **kwargs)
         finally:
-            self.signal.setitimer(self.signal.ITIMER_REAL, 0)
+            signal.setitimer(signal.ITIMER_REAL, 0)
 
     def run_cells(self, cells, seconds):
         errors = {}
-        self._shell()
+        shell = self._shell()
         for cell_id, source in cells:
             try:
-                result = self._limited(seconds, self._shell().run_cell, source, store_history=False, silent=True)
+                result = self._limited(seconds, shell.run_cell, source, store_history=False, silent=True)
                 exc = result.error_before_exec or result.error_in_exec
             except TimeLimitExceeded:
                 exc = TimeoutError(f"the cell ran longer than {seconds:g} s")
