@@ -19,9 +19,9 @@ The notebooks are written from readable jupytext percent scripts
 The solution code exists once, in `solutions/`.
 """
 import ast
-import json
 import os
 import textwrap
+
 
 def _repo_root():
     """The repository with assignments/src and solutions/: next to this package, or above the cwd."""

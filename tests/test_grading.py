@@ -12,7 +12,6 @@ import inspect
 import os
 import textwrap
 
-import numpy as np
 import pytest
 
 from cnncourse.grading import check, grade, score_lines, seed_for

@@ -20,7 +20,6 @@ the ``execute_result`` is partial credit), so the gradebook, formgrader,
 ``generate_feedback`` and ``export`` work unchanged.  Nothing the notebook
 prints or displays reaches a graded cell.
 """
-import os
 import re
 
 import nbformat

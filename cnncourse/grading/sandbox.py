@@ -30,7 +30,8 @@ import sys
 HOME = "/home/student"
 WORK = HOME + "/work"
 SUBMISSION = HOME + "/submission"
-STUDENT_SCRIPT = "/opt/cnncourse/student.py"
+STUDENT_SCRIPT = "/opt/cnncourse/student.py"      # where the sandbox sees student.py
+_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "student.py")
 
 # Packages the student's code may not import while graded: the reference and
 # the libraries that would do the work for it.
@@ -140,7 +141,6 @@ def command(limits, submission=None, python=None, hidden=()):
             "Install it (Debian/Ubuntu: `apt-get install bubblewrap`; Fedora: `dnf install bubblewrap`), "
             "or, only for code you trust, grade with --SandboxedGrading.unsafe_no_sandbox=True.")
     python = python or sys.executable
-    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "student.py")
     args = [bwrap, "--die-with-parent", "--new-session",
             "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
             "--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc"]
@@ -171,7 +171,7 @@ def command(limits, submission=None, python=None, hidden=()):
     args += ["--perms", "1777", "--size", str(limits.tmp_size), "--tmpfs", HOME,
              "--perms", "1777", "--dir", WORK,
              "--perms", "0755", "--dir", "/opt/cnncourse",
-             "--ro-bind", script, STUDENT_SCRIPT]
+             "--ro-bind", _SCRIPT, STUDENT_SCRIPT]
     if submission:
         args += ["--ro-bind", submission, SUBMISSION]
     args += ["--chdir", WORK, "--clearenv"]
@@ -206,8 +206,7 @@ def student_env(with_submission):
 
 def unsandboxed_command(python=None):
     """The student context without isolation (the loudly named opt-out)."""
-    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "student.py")
-    return [python or sys.executable, "-I", script, "--block", ",".join(BLOCKED)]
+    return [python or sys.executable, "-I", _SCRIPT, "--block", ",".join(BLOCKED)]
 
 
 def processes_base():
@@ -220,7 +219,7 @@ def processes_base():
         if pid.isdigit():
             try:
                 if os.stat(f"/proc/{pid}").st_uid == uid:
-                    n += 1 + len(os.listdir(f"/proc/{pid}/task")) - 1
+                    n += len(os.listdir(f"/proc/{pid}/task"))     # threads count too
             except OSError:
                 pass
     return n
@@ -237,7 +236,7 @@ def check_available():
     args = command(Limits())
     # the same sandbox, running /bin/true instead of the student context
     cut = args.index("--")
-    probe = args[:cut] + ["--", "/usr/bin/true"] if os.path.exists("/usr/bin/true") else args[:cut] + ["--", "/bin/true"]
+    probe = args[:cut] + ["--", "true"]
     proc = subprocess.run(probe, capture_output=True, text=True, timeout=60)
     if proc.returncode != 0:
         raise SandboxUnavailable(

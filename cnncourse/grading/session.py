@@ -22,7 +22,7 @@ import threading
 import time
 
 from . import sandbox
-from .student import pack, unpack
+from .student import pack, send_frame, unpack
 
 MAX_REPLY = 64 << 20       # bytes in one reply: far above any honest output
 
@@ -60,6 +60,7 @@ class StudentSession:
         self.proc = None
         self.cell_errors = {}
         self._scratch = None
+        self._drain = None
         self._stderr = collections.deque(maxlen=64)
 
     # -------------------------------------------------------------- process
@@ -92,7 +93,7 @@ class StudentSession:
             return
 
     def stderr_tail(self):
-        if self.proc is None and getattr(self, "_drain", None) is not None:
+        if self.proc is None and self._drain is not None:
             self._drain.join(timeout=2)
         return b"".join(self._stderr).decode("utf-8", "replace")[-2000:]
 
@@ -117,8 +118,6 @@ class StudentSession:
         except subprocess.TimeoutExpired:
             pass
 
-    close = kill
-
     def __enter__(self):
         return self
 
@@ -128,8 +127,7 @@ class StudentSession:
     # ------------------------------------------------------------- protocol
     def _write(self, payload):
         try:
-            self.proc.stdin.write(struct.pack("<Q", len(payload)) + payload)
-            self.proc.stdin.flush()
+            send_frame(self.proc.stdin, payload)
         except (BrokenPipeError, OSError, ValueError):
             raise self._died()
 
@@ -228,14 +226,14 @@ class StudentSession:
 
 def describe_exit(code, limits):
     if code is None:
-        return "the Python process running your notebook stopped answering"
+        return "the process running your code stopped answering"
     if code < 0 or code > 128:      # killed by a signal (bwrap reports it as 128 + signal)
         sig = -code if code < 0 else code - 128
         if sig == signal.SIGXCPU:
-            return f"the Python process running your notebook used more than {limits.cpu_seconds} s of CPU time"
+            return f"the process running your code used more than {limits.cpu_seconds} s of CPU time"
         if sig == signal.SIGXFSZ:
             return f"your notebook wrote a file larger than {limits.file_size >> 20} MiB"
         if sig == signal.SIGSEGV:
-            return "the Python process running your notebook crashed (segmentation fault)"
-        return f"the Python process running your notebook was killed (signal {sig})"
-    return f"the Python process running your notebook exited (exit code {code}): sys.exit, os._exit or a crash"
+            return "the process running your code crashed (segmentation fault)"
+        return f"the process running your code was killed (signal {sig})"
+    return f"the process running your code exited (exit code {code}): sys.exit, os._exit or a crash"
