@@ -54,7 +54,8 @@ class SandboxedGrading(NbGraderPreprocessor):
                                    "are not run.").tag(config=True)
     check_timeout = Float(120.0, help="Seconds for all cases of one graded cell (a backstop: later cases "
                                       "are not run).").tag(config=True)
-    cell_timeout = Float(60.0, help="Seconds for one of the notebook's own cells.").tag(config=True)
+    cell_timeout = Float(20.0, help="Seconds for one of the notebook's own cells (its pictures and visible "
+                                     "tests; the graded calls have case_timeout).").tag(config=True)
     notebook_timeout = Float(240.0, help="Seconds for all of the notebook's own cells.").tag(config=True)
     secret = Unicode("", help="The course secret the hidden cases come from; default: $CNNCOURSE_SECRET "
                               "or <course root>/.cnncourse_secret (made on first use).").tag(config=True)

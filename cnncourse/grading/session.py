@@ -49,7 +49,7 @@ class StudentSession:
     """
 
     def __init__(self, cells, submission=None, limits=None, isolate=True,
-                 cell_seconds=60.0, start_seconds=180.0, hidden=()):
+                 cell_seconds=20.0, start_seconds=240.0, hidden=()):
         self.cells = [list(c) for c in cells]
         self.submission = submission
         self.limits = limits or sandbox.Limits()
