@@ -3,6 +3,8 @@
     cnncourse build                 # assignments/src + solutions/ -> source/*/*.ipynb
     cnncourse check                 # fail if the committed notebooks are stale
     cnncourse handout ASSIGNMENT    # handout/ASSIGNMENT/: the released notebook and install notes
+    cnncourse autograde ASSIGNMENT [--workers N] [--scheduler tcp://HOST:8786] [--force]
+                                    # grade the class in parallel; report in reports/ASSIGNMENT/
     cnncourse demo [--keep DIR]     # release and grade the bundled sample class in the sandbox
 
 Run it in the course root (the folder with nbgrader_config.py), like
@@ -60,6 +62,22 @@ def handout(course, assignment, out=None):
     return dest
 
 
+def autograde_command(course, args):
+    from .parallel import autograde
+    if args.workers is not None and args.workers < 1:
+        raise SystemExit("cnncourse autograde: --workers must be at least 1")
+    if not os.path.isdir(os.path.join(course, "submitted")):
+        raise SystemExit(f"cnncourse autograde: no submitted/ folder in {course}")
+    summary = autograde(course, args.assignment, workers=args.workers, scheduler=args.scheduler,
+                        force=args.force)
+    print(f"{args.assignment}: {len(summary['graded'])} graded, {summary['skipped']} already graded, "
+          f"{len(summary['failed'])} failed, in {summary['seconds']:.1f} s")
+    for student, reason in sorted(summary["failed"].items()):
+        print(f"  not graded: {student}: {reason}")
+    print(f"class report: {summary['report']}")
+    return 1 if summary["failed"] else 0
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(prog="cnncourse", description=__doc__.splitlines()[0])
     p.add_argument("--course", metavar="DIR", help="the course root (default: . or ./assignments)")
@@ -69,6 +87,14 @@ def main(argv=None):
     h = sub.add_parser("handout", help="write the student handout of an assignment")
     h.add_argument("assignment")
     h.add_argument("--out", metavar="DIR", help="default: <course>/handout/ASSIGNMENT")
+    a = sub.add_parser("autograde", help="autograde every submission of an assignment in parallel, "
+                                         "each in its own sandbox, into nbgrader's gradebook")
+    a.add_argument("assignment")
+    a.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="local grading processes (default: the cores this process may use)")
+    a.add_argument("--scheduler", metavar="ADDRESS",
+                   help="grade on a Dask cluster, e.g. tcp://HOST:8786, instead of local processes")
+    a.add_argument("--force", action="store_true", help="grade again what is graded already")
     d = sub.add_parser("demo", help="release and grade the bundled sample class")
     d.add_argument("--keep", metavar="DIR", help="course copy to use and keep (default: a temporary folder)")
     d.add_argument("--assignments", nargs="*", default=None)
@@ -87,6 +113,8 @@ def main(argv=None):
     if args.cmd == "handout":
         print(f"handout: {handout(course_root(args.course), args.assignment, args.out)}")
         return 0
+    if args.cmd == "autograde":
+        return autograde_command(course_root(args.course), args)
     if args.cmd == "demo":
         from . import demo
         return demo.demo(keep=args.keep, assignments=args.assignments, source=course_root(args.course))

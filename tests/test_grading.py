@@ -29,16 +29,15 @@ def solution_source(assignment):
 
 
 def graded(name, source, points, case_seconds=5.0, check_seconds=120.0, limits=None, max_timeouts=6):
-    """(score, output text) of the function ``name`` defined by the cell ``source``, graded in the sandbox."""
+    """(score, output text, Outcome) of the function ``name`` defined by the cell ``source``, graded in the sandbox."""
     cells = [("setup", "import numpy as np"), (name, textwrap.dedent(source))]
     limits = limits or Limits()
     with StudentSession(cells, limits=limits) as session:
         session.start()
-        fraction, lines = grade(name, session.call, SEED, case_seconds=case_seconds, check_seconds=check_seconds,
-                                cell_errors=session.cell_errors, memory_limit=limits.memory,
-                                max_timeouts=max_timeouts)
-    score, lines = score_lines(name, fraction, lines, points)
-    return score, "\n".join(lines)
+        outcome = grade(name, session.call, SEED, case_seconds=case_seconds, check_seconds=check_seconds,
+                        cell_errors=session.cell_errors, memory_limit=limits.memory, max_timeouts=max_timeouts)
+    score, lines = score_lines(name, outcome.fraction, outcome.lines, points)
+    return score, "\n".join(lines), outcome
 
 
 @pytest.mark.parametrize("name,points,assignment", [
@@ -48,9 +47,10 @@ def graded(name, source, points, case_seconds=5.0, check_seconds=120.0, limits=N
     ("vgg19_stages", 6, "vgg19"), ("receptive_field", 2, "vgg19"),
 ])
 def test_worked_solution_gets_every_point(name, points, assignment):
-    score, out = graded(name, solution_source(assignment), points)
+    score, out, found = graded(name, solution_source(assignment), points)
     assert score == points, out
     assert "cases passed" in out and f"Score for {name}: {points} / {points}" in out
+    assert found.mistakes == [] and found.problems == []
 
 
 CONV = solution_source("conv2d")
@@ -58,19 +58,20 @@ BN = solution_source("batchnorm")
 
 
 def test_flipped_kernel_gets_partial_credit_and_is_told():
-    score, out = graded("conv2d_forward", CONV.replace("y += patch @ kernel[m, n]",
+    score, out, found = graded("conv2d_forward", CONV.replace("y += patch @ kernel[m, n]",
                                                        "y += patch @ kernel[KH - 1 - m, KW - 1 - n]"), 6)
     assert 0 < score < 6          # 1x1 kernels are their own flip
     assert "the kernel is flipped" in out and "expected" in out and "max error" in out
+    assert found.mistakes == ["your output equals the true convolution"] and found.problems == []
 
 
 def test_missing_unimplemented_and_broken_functions_score_zero():
-    score, out = graded("conv2d_forward", "x = 1", 6)
-    assert score == 0 and "not defined" in out
-    score, out = graded("conv2d_forward", "def conv2d_forward(x, kernel, stride=1, padding='valid'):\n"
+    score, out, found = graded("conv2d_forward", "x = 1", 6)
+    assert score == 0 and "not defined" in out and found.mistakes == ["not defined"]
+    score, out, found = graded("conv2d_forward", "def conv2d_forward(x, kernel, stride=1, padding='valid'):\n"
                                           "    raise NotImplementedError()", 6)
-    assert score == 0 and "NotImplementedError" in out
-    score, out = graded("conv2d_forward", "def conv2d_forward(x, kernel, stride=1, padding='valid')\n    pass", 6)
+    assert score == 0 and "NotImplementedError" in out and found.mistakes == ["raises NotImplementedError"]
+    score, out, found = graded("conv2d_forward", "def conv2d_forward(x, kernel, stride=1, padding='valid')\n    pass", 6)
     assert score == 0 and "SyntaxError" in out
 
 
@@ -95,13 +96,14 @@ def test_missing_unimplemented_and_broken_functions_score_zero():
     """),
 ])
 def test_handing_the_work_to_a_library_earns_nothing(library, source):
-    score, out = graded("conv2d_forward", source, 6)
+    score, out, found = graded("conv2d_forward", source, 6)
     assert score == 0
     assert "no credit" in out and library in out
+    assert found.mistakes == ["uses a library that does the work (cnncore, torch, SciPy, ...)"]
 
 
 def test_importing_cnncore_at_the_top_of_the_cell_earns_nothing():
-    score, out = graded("conv2d_forward", "from cnncore import conv2d as conv2d_forward", 6)
+    score, out, found = graded("conv2d_forward", "from cnncore import conv2d as conv2d_forward", 6)
     assert score == 0 and "no credit" in out and "cnncore" in out
 
 
@@ -112,7 +114,7 @@ def test_warnings_and_stderr_do_not_cost_points():
                         "    print('debugging output', file=sys.stderr)\n"
                         "    np.log(-np.ones(1))\n", 1)
     assert source != BN
-    score, out = graded("batch_norm_train", source, 4)
+    score, out, found = graded("batch_norm_train", source, 4)
     assert score == 4, out
     assert "RuntimeWarning" in out and "costs nothing" in out
 
@@ -125,9 +127,11 @@ def test_endless_loop_costs_only_its_cases():
                     pass
             return (size - kernel_size) // stride + 1
     """
-    score, out = graded("conv_output_size", source, 3, case_seconds=0.5, max_timeouts=100)
+    score, out, found = graded("conv_output_size", source, 3, case_seconds=0.5, max_timeouts=100)
     assert 0 < score < 3
     assert "stopped after" in out and "not run" not in out     # the cases after a hang still run
+    assert found.mistakes == ["ran out of time"]
+    assert len(found.problems) == 1 and found.problems[0].endswith("cases ran out of time")
 
 
 def test_crash_and_exit_cost_only_their_cases():
@@ -140,9 +144,10 @@ def test_crash_and_exit_cost_only_their_cases():
                 ctypes.string_at(0)
             return (size - kernel_size) // stride + 1
     """
-    score, out = graded("conv_output_size", source, 3)
+    score, out, found = graded("conv_output_size", source, 3)
     assert 0 < score < 3
     assert "exited" in out and "segmentation fault" in out
+    assert found.mistakes == ["crashed"] and "crashed: the process running your code" in found.problems[0]
 
 
 def test_memory_hog_is_bounded_and_told():
@@ -151,8 +156,10 @@ def test_memory_hog_is_bounded_and_told():
             hog = np.ones(3 << 30, dtype=np.uint8)
             return hog
     """
-    score, out = graded("conv2d_forward", source, 6, limits=Limits(memory=2 << 30))
+    score, out, found = graded("conv2d_forward", source, 6, limits=Limits(memory=2 << 30))
     assert score == 0 and "your function used more than 2 GiB of memory" in out
+    assert found.mistakes == ["used too much memory"]
+    assert found.problems == ["your function used more than 2 GiB of memory"]
 
 
 def test_modifying_inputs_fails_the_case():
@@ -162,7 +169,7 @@ def test_modifying_inputs_fails_the_case():
             moving_mean += (1 - momentum) * mean
             return moving_mean, momentum * moving_var + (1 - momentum) * var
     """
-    score, out = graded("update_moving_stats", source, 2)
+    score, out, found = graded("update_moving_stats", source, 2)
     assert score == 0 and "modified its input `moving_mean` in place" in out
 
 
@@ -189,7 +196,7 @@ def test_modifying_inputs_fails_the_case():
     """,
 ])
 def test_objects_and_patches_that_fake_equality_earn_nothing(source):
-    score, out = graded("conv2d_forward", source, 6)
+    score, out, found = graded("conv2d_forward", source, 6)
     assert score == 0, out
 
 
@@ -212,7 +219,7 @@ def test_batch_norm_diagnoses(mistake, phrase):
                 return gamma * (x - mean) / (np.sqrt(var) + eps) + beta, mean, var
             return gamma * (x - mean) / np.sqrt(var + eps) + beta, mean, var
     """
-    score, out = graded("batch_norm_train", source, 4)
+    score, out, found = graded("batch_norm_train", source, 4)
     assert score < 4 and phrase in out
 
 
@@ -301,3 +308,23 @@ def test_a_broken_sandbox_is_the_graders_failure_not_a_zero(monkeypatch):
     with pytest.raises(SandboxFailed, match="did not start"):
         with StudentSession([("c", "x = 1")]) as session:
             session.start()
+
+
+def test_vgg19_stage_table_matches_a_built_model():
+    """The grader's model-free table against cnncore's real VGG-19, for every case the check makes."""
+    import cnncore
+    from cnncourse.grading.checks import CHECKS, VGG_STAGES, vgg19_stage_table
+
+    for case in CHECKS["vgg19_stages"].make_cases(SEED):
+        e = case.extra
+        model = cnncore.vgg19(num_classes=e["num_classes"], input_shape=e["input_shape"],
+                              batch_norm=e["batch_norm"], dropout=0.0)
+        built = {}
+        for layer in model.layers:
+            stage = layer.name.split("_")[0]
+            if stage in VGG_STAGES:
+                built[stage] = [list(layer.output_shape), built.get(stage, [None, 0])[1] + layer.num_params]
+        assert vgg19_stage_table(e["input_shape"], e["num_classes"], e["batch_norm"]) == \
+            [[s] + built[s] for s in VGG_STAGES]
+        assert case.expected[0][-1][2] == e["num_classes"] * 4097
+        del model

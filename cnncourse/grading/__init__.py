@@ -21,10 +21,11 @@ import hashlib
 import hmac
 import os
 import time
+from dataclasses import dataclass, field
 
 from .sandbox import BLOCKED
 
-__all__ = ["check", "grade", "seed_for", "course_secret", "FORBIDDEN_HINT"]
+__all__ = ["check", "grade", "Outcome", "seed_for", "course_secret", "FORBIDDEN_HINT"]
 
 CASE_SECONDS = 5.0     # one call of the student's function
 MAX_TIMEOUTS = 6       # after this many cases ran out of time, the remaining cases of a check are not run
@@ -78,9 +79,21 @@ FORBIDDEN_HINT = ("This exercise asks you to implement {fn} yourself with NumPy;
                   "while grading, and a function that needs them earns no points.")
 
 
+@dataclass
+class Outcome:
+    """A check's verdict: the fraction of cases passed, the diagnostics for the student,
+    the short names of the mistakes diagnosed (for the class report) and what went
+    wrong with the grading itself (limits hit, crashes, cases not run)."""
+    fraction: float
+    lines: list
+    mistakes: list = field(default_factory=list)
+    problems: list = field(default_factory=list)
+    reference_seconds: float = 0.0      # of the time taken, making the cases and their expected results
+
+
 def grade(check_name, call, seed, case_seconds=CASE_SECONDS, check_seconds=CHECK_SECONDS, cell_errors=None,
           memory_limit=None, max_timeouts=MAX_TIMEOUTS):
-    """Run a check's hidden cases through ``call`` and judge them: returns (fraction, lines).
+    """Run a check's hidden cases through ``call`` and judge them: returns an :class:`Outcome`.
 
     ``call(meta, arrays)`` calls the student's function on one case and
     returns ``(result, arrays)`` as :meth:`.student.StudentContext.call` does,
@@ -89,14 +102,15 @@ def grade(check_name, call, seed, case_seconds=CASE_SECONDS, check_seconds=CHECK
     (or ``check_seconds`` in all) are the remaining cases not run, so the
     score does not depend on timing unless a function hangs that often.
     """
-    from .checks import CHECKS, judge_all
+    from .checks import CHECKS, FORBIDDEN_MISTAKE, MISSING_MISTAKE, judge_all
     from .session import ContextDied
 
     chk = CHECKS[check_name]
     fn = chk.function
+    t0 = time.monotonic()
     cases = chk.make_cases(seed)
-    results, arrays = [], {}
     start = time.monotonic()
+    results, arrays = [], {}
     stop = None
     timeouts = 0
     for i, case in enumerate(cases):
@@ -113,17 +127,18 @@ def grade(check_name, call, seed, case_seconds=CASE_SECONDS, check_seconds=CHECK
         try:
             res, out = call(meta, dict(case.arrays))
         except ContextDied as exc:
-            res, out = {"status": "error" if exc.status != "timeout" else "timeout", "message": exc.message}, {}
+            res = {"status": "error" if exc.status != "timeout" else "timeout", "message": exc.message,
+                   "died": exc.status}
+            out = {}
         status = res.get("status")
         if status == "missing":
             why = f"{fn} is not defined: run its cell, and keep the name and the signature given."
             err = (cell_errors or {}).get(fn)
-            lines = [why]
-            if err:
-                bad = _forbidden_module(err)
-                lines = ([f"{fn}: no credit. Its cell imports {bad}.", FORBIDDEN_HINT.format(fn=fn)] if bad
-                         else [why, f"  Its cell raised {err}"])
-            return 0.0, lines
+            bad = _forbidden_module(err) if err else None
+            if bad:
+                return Outcome(0.0, [f"{fn}: no credit. Its cell imports {bad}.", FORBIDDEN_HINT.format(fn=fn)],
+                               [FORBIDDEN_MISTAKE])
+            return Outcome(0.0, [why, f"  Its cell raised {err}"] if err else [why], [MISSING_MISTAKE])
         if status == "timeout":
             res["message"] = f"stopped after {case_seconds:g} s (an endless loop?)"
             timeouts += 1
@@ -139,7 +154,7 @@ def grade(check_name, call, seed, case_seconds=CASE_SECONDS, check_seconds=CHECK
         for k, a in out.items():
             arrays[f"{i}/{k}"] = a
     report = judge_all(chk, cases, results, arrays)
-    return report["fraction"], report["lines"]
+    return Outcome(report["fraction"], report["lines"], report["mistakes"], report["problems"], start - t0)
 
 
 def score_lines(check_name, fraction, lines, points):
@@ -161,8 +176,8 @@ def check(name, namespace, points, seed=None):
         secret = course_secret(_find_course_root(), create=False)
         seed = seed_for(secret, name) if secret else int.from_bytes(os.urandom(8), "little")
     ctx = StudentContext(namespace=namespace)
-    fraction, lines = grade(name, ctx.call, seed)
-    score, lines = score_lines(name, fraction, lines, points)
+    outcome = grade(name, ctx.call, seed)
+    score, lines = score_lines(name, outcome.fraction, outcome.lines, points)
     print("\n".join(lines))
     return score
 

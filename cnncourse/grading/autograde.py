@@ -20,15 +20,21 @@ the ``execute_result`` is partial credit), so the gradebook, formgrader,
 ``generate_feedback`` and ``export`` work unchanged.  Nothing the notebook
 prints or displays reaches a graded cell.
 """
+import collections
+import os
 import re
+import time
 
 import nbformat
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Bool, Float, Integer, Unicode
 
-from . import course_secret, grade, sandbox, score_lines, seed_for
+from . import Outcome, course_secret, grade, sandbox, score_lines, seed_for
 from .session import ContextDied, StudentSession
 
+# The verdict of a graded cell as data, beside its score: nbgrader reads the text/plain
+# score; HTML feedback shows no unknown type; the class report reads this.
+RECORD_MIME = "application/vnd.cnncourse.grade+json"
 CHECK_CALL = re.compile(r"""^\s*check\(\s*["'](\w+)["']""", re.MULTILINE)
 
 
@@ -65,7 +71,15 @@ class SandboxedGrading(NbGraderPreprocessor):
                               processes=self.max_processes, file_size=self.max_file_size,
                               tmp_size=self.scratch_size)
 
+    course_root = None     # set where nbgrader's own course root is not this process's (cnncourse.parallel)
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.timings = collections.Counter()    # seconds spent, by step, over the notebooks graded
+
     def _course_root(self):
+        if self.course_root is not None:
+            return self.course_root
         from nbgrader.coursedir import CourseDirectory
         return CourseDirectory(config=self.config).root
 
@@ -91,7 +105,7 @@ class SandboxedGrading(NbGraderPreprocessor):
         submission = resources.get("metadata", {}).get("path") or None
         session = StudentSession(to_run, submission=submission, limits=self._limits(),
                                  isolate=not self.unsafe_no_sandbox, cell_seconds=self.cell_timeout,
-                                 start_seconds=self.notebook_timeout, hidden=[root])
+                                 start_seconds=self.notebook_timeout, hidden=[root] if os.path.isdir(root) else [])
         with session:
             try:
                 session.start()
@@ -101,6 +115,7 @@ class SandboxedGrading(NbGraderPreprocessor):
             for n, cell in enumerate(graded, start=1):
                 self._grade_cell(cell, session, secret, notebook_error)
                 cell.execution_count = n
+        self.timings.update(session.timings)
         return nb, resources
 
     def _grade_cell(self, cell, session, secret, notebook_error):
@@ -112,16 +127,22 @@ class SandboxedGrading(NbGraderPreprocessor):
                 traceback=[])]
             return
         if notebook_error is not None:
-            fraction, lines = 0.0, [f"{name}: not graded: {notebook_error}."]
+            outcome = Outcome(0.0, [f"{name}: not graded: {notebook_error}."], [],
+                              [f"the notebook's own cells: {notebook_error}"])
         else:
-            fraction, lines = grade(name, session.call, seed_for(secret, name), case_seconds=self.case_timeout,
-                                    check_seconds=self.check_timeout, cell_errors=session.cell_errors,
-                                    memory_limit=None if self.unsafe_no_sandbox else self.memory_limit,
-                                    max_timeouts=self.max_timeouts)
-        score, lines = score_lines(name, fraction, lines, points)
+            t0 = time.monotonic()
+            outcome = grade(name, session.call, seed_for(secret, name), case_seconds=self.case_timeout,
+                            check_seconds=self.check_timeout, cell_errors=session.cell_errors,
+                            memory_limit=None if self.unsafe_no_sandbox else self.memory_limit,
+                            max_timeouts=self.max_timeouts)
+            self.timings["reference"] += outcome.reference_seconds
+            self.timings["hidden cases"] += time.monotonic() - t0 - outcome.reference_seconds
+        score, lines = score_lines(name, outcome.fraction, outcome.lines, points)
+        record = {"check": name, "score": score, "points": points, "mistakes": outcome.mistakes,
+                  "problems": outcome.problems}
         cell.outputs = [
             nbformat.v4.new_output("stream", name="stdout", text="\n".join(lines) + "\n"),
-            nbformat.v4.new_output("execute_result", data={"text/plain": f"{score:g}"},
+            nbformat.v4.new_output("execute_result", data={"text/plain": f"{score:g}", RECORD_MIME: record},
                                    execution_count=None),
         ]
 
@@ -136,4 +157,4 @@ def configure(c):
     return c
 
 
-__all__ = ["SandboxedGrading", "configure", "graded_check"]
+__all__ = ["SandboxedGrading", "configure", "graded_check", "RECORD_MIME"]

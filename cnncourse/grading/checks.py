@@ -13,6 +13,8 @@ check knows how to
   matches instead.  The messages describe the mistake, never the reference
   code.
 """
+import re
+
 import numpy as np
 
 import cnncore
@@ -169,9 +171,11 @@ def judge_all(chk, cases, results, arrays):
         return {
             "fraction": 0.0,
             "lines": [f"{fn}: no credit. Your function imports {forbidden[0]}.", FORBIDDEN_HINT.format(fn=fn)],
+            "mistakes": [FORBIDDEN_MISTAKE], "problems": [],
         }
     if len(results) != len(cases):
-        return {"fraction": 0.0, "lines": [f"{fn}: the grader received an incomplete set of results."]}
+        return {"fraction": 0.0, "lines": [f"{fn}: the grader received an incomplete set of results."],
+                "mistakes": [], "problems": ["the grader received an incomplete set of results"]}
     for i, (case, res) in enumerate(zip(cases, results)):
         status = res.get("status")
         msg = None
@@ -237,7 +241,66 @@ def judge_all(chk, cases, results, arrays):
             lines.append("  note: your function printed output while graded (hidden here); that costs nothing.")
         else:
             lines.append(f"  note: your function raised NumPy/Python {note} -- that costs nothing, but worth a look.")
-    return {"fraction": passed / total if total else 0.0, "lines": lines}
+    mistakes = sorted({label for _, _, msg in shown for label in failure_labels(msg)})
+    return {"fraction": passed / total if total else 0.0, "lines": lines, "mistakes": mistakes,
+            "problems": _problems(results)}
+
+
+FORBIDDEN_MISTAKE = "uses a library that does the work (cnncore, torch, SciPy, ...)"
+MISSING_MISTAKE = "not defined"
+
+
+def mistake_label(hint):
+    """A diagnosis's short name for counting: its first clause, numbers as N.
+
+    "your output equals the true convolution: the kernel is flipped. ..." ->
+    "your output equals the true convolution".
+    """
+    first = re.split(r": |; | \(", hint, maxsplit=1)[0]
+    return re.sub(r"\b\d+(\.\d+)?\b", "N", first).rstrip(" .")
+
+
+_GENERIC = [("expected shape", "wrong shape"), ("expected dtype", "wrong dtype"),
+            ("NaN or inf", "NaN or inf"), ("values differ", "wrong values"),
+            ("modified its input", "modifies its input"), ("damaged its input", "modifies its input"),
+            ("stopped after", "ran out of time"), ("process running your code", "crashed"),
+            ("used more than", "used too much memory"), ("raised ", "raises an error"),
+            ("returned", "returns the wrong kind of result")]
+
+
+def failure_labels(msg):
+    """The mistakes one failing case shows: its diagnoses, else what kind of failure it is."""
+    labels = []
+    for part in msg.split("; "):
+        what, _, hint = part.partition(" -- ")
+        if hint:
+            labels.append(mistake_label(hint))
+            continue
+        generic = next((label for key, label in _GENERIC if key in what), "wrong result")
+        if generic == "raises an error":
+            kind = what.split("raised ", 1)[1].split(":", 1)[0].strip()
+            generic = f"raises {kind}" if kind.isidentifier() else generic
+        labels.append(generic)
+    return labels
+
+
+def _problems(results):
+    """What went wrong with the grading itself: limits hit, crashes, cases not run."""
+    problems = []
+    timeouts = sum(r.get("status") == "timeout" for r in results)
+    if timeouts:
+        problems.append(f"{timeouts} case{'s' if timeouts > 1 else ''} ran out of time")
+    crashes = [r.get("message", "") for r in results if r.get("died") and r.get("status") == "error"]
+    if crashes:
+        problems.append(f"{len(crashes)} case{'s' if len(crashes) > 1 else ''} crashed: {crashes[0]}")
+    memory = [r.get("message", "") for r in results if "memory" in str(r.get("message", ""))
+              and r.get("status") == "error" and not r.get("died")]
+    if memory:
+        problems.append(memory[0].split(" (", 1)[0])
+    skipped = [r.get("message", "") for r in results if r.get("status") == "skipped"]
+    if skipped:
+        problems.append(f"{len(skipped)} cases {skipped[0]}")
+    return problems
 
 
 def _wrap(text, first, rest=None):
@@ -402,8 +465,8 @@ class Conv2dForward(Check):
                 except ValueError:
                     alt = None
                 if alt is not None and alt.shape == got.shape:
-                    return ("your output has the shape of stride (cols, rows): the row and column "
-                            "strides are swapped (stride is (rows, cols))")
+                    return ("the row and column strides are swapped: your output has the shape of "
+                            "stride (cols, rows), and stride is (rows, cols)")
             if KH != KW:
                 try:
                     alt = self._ref(c, kernel=k.transpose(1, 0, 2, 3))
@@ -691,28 +754,37 @@ CHECKS = {chk.function: chk for chk in [
 # VGG-19
 # --------------------------------------------------------------------------
 
-def _vgg19(**kwargs):
-    build = getattr(cnncore, "vgg19", None)
-    if build is None:
-        from cnncore.models import vgg19 as build
-    return build(**kwargs)
-
-
 VGG_STAGES = ["block1", "block2", "block3", "block4", "block5", "fc1", "fc2", "predictions"]
 
 
 def vgg19_stage_table(input_shape, num_classes, batch_norm):
-    """[(stage, output shape, trainable parameters)] of cnncore's VGG-19."""
-    model = _vgg19(num_classes=num_classes, input_shape=input_shape, batch_norm=batch_norm)
-    table = {}
-    for layer in model.layers:
-        stage = layer.name.split("_")[0]
-        if stage not in VGG_STAGES:
+    """[(stage, output shape, trainable parameters)] of cnncore's VGG-19, without building it.
+
+    Walks ``cnncore.VGG_CONFIGS["vgg19"]`` with cnncore's own output sizes: a
+    3x3 SAME convolution has 3 * 3 * C_in * C_out weights and a bias per
+    output channel (or, with batch norm, no bias but a gamma and a beta);
+    each block ends in a 2x2 max pooling of stride 2.  (Building the model
+    would allocate 143 M parameters; ``tests/test_grading.py`` checks this
+    table against a built one.)
+    """
+    H, W, C = input_shape
+    rows, block, params = [], 1, 0
+    for v in cnncore.VGG_CONFIGS["vgg19"]:
+        if v == "M":
+            H = cnncore.conv_output_size(H, 2, stride=2, padding="valid")
+            W = cnncore.conv_output_size(W, 2, stride=2, padding="valid")
+            rows.append([f"block{block}", [H, W, C], params])
+            block, params = block + 1, 0
             continue
-        shape, params = table.get(stage, (None, 0))
-        table[stage] = (list(layer.output_shape), params + int(layer.num_params))
-    del model
-    return [[s, table[s][0], table[s][1]] for s in VGG_STAGES]
+        H = cnncore.conv_output_size(H, 3, stride=1, padding="same")
+        W = cnncore.conv_output_size(W, 3, stride=1, padding="same")
+        params += 3 * 3 * C * v + (2 * v if batch_norm else v)
+        C = v
+    inputs = H * W * C
+    for stage, units in (("fc1", 4096), ("fc2", 4096), ("predictions", num_classes)):
+        rows.append([stage, [units], inputs * units + units])
+        inputs = units
+    return rows
 
 
 class Vgg19Stages(Check):
@@ -756,34 +828,34 @@ class Vgg19Stages(Check):
                 hint = ""
                 if isinstance(got_shape, list) and len(got_shape) == 3 and len(shape) == 3:
                     if got_shape[0] == 2 * shape[0]:
-                        hint = " (the 2x2 max pooling at the end of the block halves the height and width)"
+                        hint = " -- the 2x2 max pooling at the end of the block halves the height and width"
                     elif got_shape[2] != shape[2]:
-                        hint = " (the channels of the block's convolutions)"
+                        hint = " -- the channels of the block's convolutions"
                 problems.append(f"{stage}: expected output shape {tuple(shape)}, got {got_shape_t}{hint}")
             if got_params != params:
                 hint = self._param_hint(case, stage, got_params, params)
                 problems.append(f"{stage}: expected {params:,} parameters, got {got_params!r}{hint}")
         if not problems:
             return None
-        more = f" (and {len(problems) - 3} more stages wrong)" if len(problems) > 3 else ""
-        return "; ".join(problems[:3]) + more
+        more = [f"and {len(problems) - 3} more stages wrong"] if len(problems) > 3 else []
+        return "; ".join(problems[:3] + more)
 
     def _param_hint(self, case, stage, got, params):
         if not isinstance(got, int):
-            return " (an int, please)"
+            return " -- an int, please"
         if stage.startswith("block"):
             channels = {"block1": 64, "block2": 128, "block3": 256, "block4": 512, "block5": 512}[stage]
             convs = 2 if stage in ("block1", "block2") else 4
             if case.extra["batch_norm"]:
                 if got == params - 2 * channels * convs:
-                    return " (batch norm adds gamma and beta per channel)"
+                    return " -- batch norm adds gamma and beta per channel"
                 if got == params + channels * convs:
-                    return " (with batch norm the convolutions have no bias: f(BN(Wx)))"
+                    return " -- with batch norm the convolutions have no bias: f(BN(Wx))"
             elif got == params - channels * convs:
-                return " (each convolution also has one bias per output channel)"
-            return " (a 3x3 convolution from C_in to C_out channels has 3 * 3 * C_in * C_out weights)"
+                return " -- each convolution also has one bias per output channel"
+            return " -- a 3x3 convolution from C_in to C_out channels has 3 * 3 * C_in * C_out weights"
         if stage == "fc1":
-            return " (fc1's input is the flattened output of block5: H/32 * W/32 * 512 values)"
+            return " -- fc1's input is the flattened output of block5: H/32 * W/32 * 512 values"
         return ""
 
 

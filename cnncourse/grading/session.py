@@ -59,6 +59,7 @@ class StudentSession:
         self.hidden = tuple(hidden)
         self.proc = None
         self.cell_errors = {}
+        self.timings = collections.Counter()     # seconds: "sandbox start", "notebook cells" (restarts too)
         self._scratch = None
         self._drain = None
         self._stderr = collections.deque(maxlen=64)
@@ -168,6 +169,7 @@ class StudentSession:
     def start(self):
         """Start a context and run the cells; returns {cell_id: error} of the cells that raised."""
         self.kill()
+        t0 = time.monotonic()
         self._spawn()
         try:
             ready = self._read(time.monotonic() + 120.0)
@@ -177,10 +179,13 @@ class StudentSession:
             self.kill()
             raise SandboxFailed("the sandboxed student context did not start (no student code had run yet):\n"
                                 + self.stderr_tail())
-        deadline = time.monotonic() + self.start_seconds
+        t1 = time.monotonic()
+        self.timings["sandbox start"] += t1 - t0
+        deadline = t1 + self.start_seconds
         try:
             self._write(json.dumps({"cells": self.cells, "cell_seconds": self.cell_seconds}).encode("utf-8"))
             reply = json.loads(self._read(deadline).decode("utf-8"))
+            self.timings["notebook cells"] += time.monotonic() - t1
             errors = reply["errors"]
             if not isinstance(errors, dict):
                 raise ValueError

@@ -1,0 +1,389 @@
+"""Autograding a whole class in parallel, on this machine or a Dask cluster, with one writer.
+
+    cnncourse autograde ASSIGNMENT [--workers N] [--scheduler tcp://HOST:8786] [--force]
+
+A submission goes through three steps:
+
+1. here: nbgrader's own sanitizing steps (``OverwriteCells`` restores the
+   test cells from the gradebook, ...) on the submitted notebooks, in memory;
+2. on a worker (a local process, or a Dask worker anywhere):
+   :func:`grade_job` grades the sanitized notebooks with
+   :class:`~cnncourse.grading.autograde.SandboxedGrading`: the student's code
+   in its sandbox, the scores computed outside it.  Only data travels: the
+   notebooks, the submission's other files, the grader's settings and the
+   course secret out; the graded notebooks back;
+3. here, the only process that writes: nbgrader's own ``Autograde`` for
+   that student, with the graded outputs put in place of executing the
+   notebook (:class:`GradedOutputs`), so the gradebook, late penalties,
+   ``autograded/``, formgrader, ``generate_feedback`` and ``export`` are
+   nbgrader's.  It writes into a staging folder, and only after the
+   gradebook has committed is that folder renamed to
+   ``autograded/STUDENT/ASSIGNMENT``.
+
+That rename is what "graded" means: a run that is killed at any moment
+(SIGKILL included) leaves each submission either graded, or not graded and
+graded by the next run, whose writes replace the same gradebook rows with
+the same scores.  SQLite keeps the database whole; a lock keeps a second
+grader out of the same course.
+"""
+import concurrent.futures
+import fcntl
+import glob
+import logging
+import multiprocessing
+import os
+import shutil
+import tempfile
+import time
+
+import nbformat
+from nbgrader.converters import Autograde
+from nbgrader.preprocessors import NbGraderPreprocessor
+
+from .grading.autograde import SandboxedGrading
+
+STAGING = ".cnncourse-staging"       # nbgrader "step" folder the writer fills before the rename
+LOCK = ".cnncourse-autograde.lock"
+MAX_FILES_BYTES = 64 << 20           # a submission's other files, sent to the worker
+GRADER_TRAITS = ("unsafe_no_sandbox", "memory_limit", "cpu_limit", "max_processes", "max_file_size",
+                 "scratch_size", "case_timeout", "max_timeouts", "check_timeout", "cell_timeout",
+                 "notebook_timeout")
+
+
+class GradingFailed(Exception):
+    """A submission that could not be graded at all (the reason is the message)."""
+
+
+# --------------------------------------------------------------------------
+# the worker's side: a pure function of its job, run anywhere
+# --------------------------------------------------------------------------
+
+def grade_job(job):
+    """Grade one submission's sanitized notebooks; return ``{notebook: graded JSON}`` and the seconds taken.
+
+    ``job``: ``notebooks`` (name -> sanitized notebook JSON), ``files``
+    (relative path -> bytes: the submission's other files), ``settings``
+    (:class:`SandboxedGrading` traits), ``secret`` and ``course_root`` (hidden
+    from the sandbox when it exists on this machine).
+    """
+    start = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="cnncourse-submission-") as folder:
+        for rel, data in job["files"].items():
+            path = os.path.join(folder, rel)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "wb") as f:
+                f.write(data)
+        grader = SandboxedGrading(secret=job["secret"], **job["settings"])
+        grader.course_root = job["course_root"]
+        graded = {}
+        for name, text in sorted(job["notebooks"].items()):
+            nb = nbformat.reads(text, as_version=nbformat.NO_CONVERT)
+            nb, _ = grader.preprocess(nb, {"metadata": {"path": folder}})
+            graded[name] = nbformat.writes(nb)
+    return {"notebooks": graded, "seconds": time.monotonic() - start, "timings": dict(grader.timings)}
+
+
+def _die_with_parent():
+    """Local workers end with the grading command, even when it is SIGKILLed."""
+    import ctypes
+    import signal
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)     # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+# --------------------------------------------------------------------------
+# the writer's side: nbgrader's Autograde, split around the grading
+# --------------------------------------------------------------------------
+
+class GradedOutputs(NbGraderPreprocessor):
+    """Put a worker's graded outputs into the notebook nbgrader is autograding (in place of Execute).
+
+    The worker graded the same sanitized notebook; any difference in the
+    cells means it graded something else, and the submission fails.
+    """
+
+    def preprocess(self, nb, resources):
+        text = resources.get("cnncourse_graded")
+        if text is None:
+            raise GradingFailed(f"no graded notebook came back for {resources['nbgrader']['notebook']}")
+        graded = nbformat.reads(text, as_version=nbformat.NO_CONVERT)
+        if [(c.cell_type, c.source) for c in graded.cells] != [(c.cell_type, c.source) for c in nb.cells]:
+            raise GradingFailed("the graded notebook's cells differ from the submitted ones")
+        for cell, done in zip(nb.cells, graded.cells):
+            if cell.cell_type == "code":
+                cell.outputs = done.outputs
+                cell.execution_count = done.execution_count
+        return nb, resources
+
+
+class StagedAutograde(Autograde):
+    """nbgrader's Autograde for one student at a time, writing into the staging folder."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.graded = {}
+        self.autograde_preprocessors = [GradedOutputs if p is SandboxedGrading else p
+                                        for p in self.autograde_preprocessors]
+        if GradedOutputs not in self.autograde_preprocessors:
+            raise GradingFailed("the course's nbgrader_config.py does not grade with SandboxedGrading "
+                                "(call cnncourse.grading.autograde.configure(c) in it)")
+
+    @property
+    def _input_directory(self):
+        return self.coursedir.submitted_directory if self._sanitizing else STAGING
+
+    @property
+    def _output_directory(self):
+        return STAGING
+
+    def init_single_notebook_resources(self, notebook_filename):
+        resources = super().init_single_notebook_resources(notebook_filename)
+        resources["cnncourse_graded"] = self.graded.get(resources["nbgrader"]["notebook"])
+        return resources
+
+    def setup(self):
+        from nbconvert.writers import FilesWriter
+        self.writer = FilesWriter(parent=self, config=self.config)
+        self.exporter = self.exporter_class(parent=self, config=self.config)
+
+    def submitted_notebooks(self, student):
+        folder = self.coursedir.format_path(self.coursedir.submitted_directory, student, self.coursedir.assignment_id)
+        return sorted(glob.glob(os.path.join(folder, "*.ipynb")))
+
+    def sanitized(self, student):
+        """{notebook name: sanitized JSON} of a student's submission, nothing written."""
+        self._sanitizing = True
+        self._init_preprocessors()
+        out = {}
+        for path in self.submitted_notebooks(student):
+            resources = self.init_single_notebook_resources(path)
+            text, _ = self.exporter.from_filename(path, resources=resources)
+            out[resources["nbgrader"]["notebook"]] = text
+        return out
+
+    def write(self, student, graded):
+        """nbgrader's autograde of ``student`` with ``graded`` outputs, then the rename into autograded/."""
+        assignment = self.coursedir.assignment_id
+        staged = self._format_dest(assignment, student)
+        final = self.coursedir.format_path(self.coursedir.autograded_directory, student, assignment)
+        shutil.rmtree(staged, ignore_errors=True)
+        self.graded = graded
+        self._sanitizing = True
+        self.notebooks = self.submitted_notebooks(student)
+        try:
+            self.init_assignment(assignment, student)
+            for path in self.notebooks:
+                self.convert_single_notebook(path)
+            self.set_permissions(assignment, student)
+        except BaseException:
+            shutil.rmtree(staged, ignore_errors=True)
+            raise
+        finally:
+            self.graded = {}
+        if os.path.exists(final):
+            shutil.rmtree(final)
+        os.makedirs(os.path.dirname(final), exist_ok=True)
+        os.rename(staged, final)
+
+
+# --------------------------------------------------------------------------
+# the command
+# --------------------------------------------------------------------------
+
+def default_workers():
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+class _TestCellChecksums(logging.Filter):
+    """Drop nbgrader's "Attribute 'checksum' for cell ... has changed" warnings.
+
+    A released test cell lacks its hidden tests, so its checksum never
+    matches the source's: nbgrader says so for every test cell of every
+    student, twice here (sanitized, then written).  Other changed attributes
+    are still reported.
+    """
+
+    def filter(self, record):
+        return not (str(record.msg).startswith("Attribute '%s' for cell") and record.args
+                    and record.args[0] == "checksum")
+
+    @classmethod
+    def install(cls, log):
+        for handler in log.handlers:
+            handler.addFilter(cls())
+
+
+def _nbgrader_app(root, assignment, force):
+    """nbgrader's AutogradeApp, initialised from the course's nbgrader_config.py (for its config and log)."""
+    from nbgrader.apps import AutogradeApp
+    from nbgrader.api import Gradebook, MissingEntry
+    app = AutogradeApp()
+    app.initialize([assignment, "--force"] if force else [assignment])
+    app.log.setLevel("WARNING")        # nbgrader's per-file INFO lines would bury the progress bar
+    _TestCellChecksums.install(app.log)
+    app.coursedir.root = root
+    app.coursedir.assignment_id = assignment
+    with Gradebook(app.coursedir.db_url, app.coursedir.course_id) as gb:
+        try:
+            gb.find_assignment(assignment)
+        except MissingEntry:
+            raise SystemExit(f"cnncourse autograde: the gradebook has no assignment {assignment!r}; "
+                             f"run `nbgrader generate_assignment {assignment}` first") from None
+    return app
+
+
+def pending_students(coursedir, force):
+    """Students with a submission of the assignment that is not graded yet (or newer than its grading)."""
+    assignment = coursedir.assignment_id
+    pending = []
+    for folder in sorted(glob.glob(coursedir.format_path(coursedir.submitted_directory, "*", assignment))):
+        student = os.path.basename(os.path.dirname(folder))
+        if coursedir.student_id_exclude and student in coursedir.student_id_exclude.split(","):
+            continue
+        final = coursedir.format_path(coursedir.autograded_directory, student, assignment)
+        new, old = coursedir.get_existing_timestamp(folder), coursedir.get_existing_timestamp(final)
+        if force or not os.path.exists(final) or (new and old and new > old):
+            pending.append(student)
+    return pending
+
+
+def _other_files(coursedir, student):
+    from nbgrader.utils import find_all_files
+    folder = coursedir.format_path(coursedir.submitted_directory, student, coursedir.assignment_id)
+    files, total = {}, 0
+    for path in find_all_files(folder, coursedir.ignore + ["*.ipynb"]):
+        total += os.path.getsize(path)
+        if total > MAX_FILES_BYTES:
+            raise GradingFailed(f"the submission's files are larger than {MAX_FILES_BYTES >> 20} MiB")
+        with open(path, "rb") as f:
+            files[os.path.relpath(path, folder)] = f.read()
+    return files
+
+
+class _Lock:
+    def __init__(self, root):
+        self.path = os.path.join(root, LOCK)
+
+    def __enter__(self):
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(self.fd)
+            raise SystemExit("cnncourse autograde: another grading run holds this course "
+                             f"({self.path}); wait for it to finish") from None
+        return self
+
+    def __exit__(self, *exc):
+        os.close(self.fd)
+
+
+def _executor(workers, scheduler):
+    if scheduler:
+        try:
+            from distributed import Client
+        except ImportError:
+            raise SystemExit("cnncourse autograde --scheduler needs Dask: pip install 'cnncore[cluster]' "
+                             "(the package `distributed`)") from None
+        client = Client(scheduler, timeout=30)
+        return client.get_executor(pure=False), client
+    ctx = multiprocessing.get_context("spawn")
+    return concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
+                                                  initializer=_die_with_parent), None
+
+
+def autograde(root, assignment, workers=None, scheduler=None, force=False, progress=None):
+    """Grade every pending submission of ``assignment`` in the course at ``root``; return the run's summary.
+
+    ``progress``: the tqdm bar on (True), off (False), or only on a terminal
+    (None).  The summary: ``graded`` (students), ``skipped`` (how many were
+    graded already), ``failed`` (student -> reason), ``seconds`` and
+    ``report`` (the class report's index.html).
+    """
+    from tqdm import tqdm
+
+    from . import report
+
+    root = os.path.abspath(root)
+    workers = workers or default_workers()
+    here = os.getcwd()
+    os.chdir(root)
+    try:
+        with _Lock(root):
+            shutil.rmtree(os.path.join(root, STAGING), ignore_errors=True)
+            app = _nbgrader_app(root, assignment, force)
+            coursedir = app.coursedir
+            writer = StagedAutograde(coursedir=coursedir, parent=app)
+            writer.setup()
+            grader = SandboxedGrading(parent=writer)
+            from .grading import course_secret, sandbox
+            if not grader.unsafe_no_sandbox:
+                sandbox.check_available()
+            settings = {name: getattr(grader, name) for name in GRADER_TRAITS}
+            secret = grader.secret or course_secret(root)
+            everyone = sorted({os.path.basename(os.path.dirname(p)) for p in glob.glob(
+                coursedir.format_path(coursedir.submitted_directory, "*", assignment))})
+            pending = pending_students(coursedir, force)
+            log = report.GradingLog(root, assignment)
+            failed, times = {}, {}
+            writer_seconds = 0.0       # this process's share: sanitizing and writing
+            t0 = time.monotonic()
+            executor, client = _executor(workers, scheduler)
+            bar = tqdm(total=len(pending), unit="submission", desc=f"autograde {assignment}",
+                       disable=None if progress is None else not progress, dynamic_ncols=True)
+            try:
+                futures = {}
+                for student in pending:
+                    t = time.monotonic()
+                    try:
+                        job = {"notebooks": writer.sanitized(student), "files": _other_files(coursedir, student),
+                               "settings": settings, "secret": secret, "course_root": root}
+                    except Exception as exc:      # unreadable notebook, files too large, ...
+                        failed[student] = _reason(exc)
+                        log.add(student, "failed", None, failed[student])
+                        bar.update()
+                        continue
+                    finally:
+                        writer_seconds += time.monotonic() - t
+                    futures[executor.submit(grade_job, job)] = student
+                for future in concurrent.futures.as_completed(futures):
+                    student = futures[future]
+                    t = time.monotonic()
+                    try:
+                        result = future.result()
+                        writer.write(student, result["notebooks"])
+                    except Exception as exc:
+                        failed[student] = _reason(exc)
+                        log.add(student, "failed", None, failed[student])
+                    else:
+                        times[student] = result["seconds"]
+                        log.add(student, "graded", result["seconds"], timings=result["timings"])
+                    writer_seconds += time.monotonic() - t
+                    bar.update()
+                    bar.set_postfix(failed=len(failed), refresh=False)
+            finally:
+                bar.close()
+                executor.shutdown(wait=True, cancel_futures=True)
+                if client is not None:
+                    client.close()
+            run = {"workers": None if scheduler else workers, "scheduler": scheduler,
+                   "seconds": round(time.monotonic() - t0, 2), "graded": len(times),
+                   "skipped": len(everyone) - len(pending), "failed": len(failed)}
+            index = report.write(root, assignment, coursedir, run)
+    finally:
+        os.chdir(here)
+    return {"graded": sorted(times), "failed": failed, "skipped": run["skipped"], "seconds": run["seconds"],
+            "writer_seconds": writer_seconds, "report": index}
+
+
+def _reason(exc):
+    text = str(exc).strip() or type(exc).__name__
+    return text if isinstance(exc, GradingFailed) else f"{type(exc).__name__}: {text}"
+
+
+__all__ = ["autograde", "grade_job", "pending_students", "GradedOutputs", "StagedAutograde", "GradingFailed"]
