@@ -69,7 +69,7 @@ def autograde_command(course, args):
     if not os.path.isdir(os.path.join(course, "submitted")):
         raise SystemExit(f"cnncourse autograde: no submitted/ folder in {course}")
     summary = autograde(course, args.assignment, workers=args.workers, scheduler=args.scheduler,
-                        force=args.force)
+                        force=args.force, config_flags=args.config_flags)
     print(f"{args.assignment}: {len(summary['graded'])} graded, {summary['skipped']} already graded, "
           f"{len(summary['failed'])} failed, in {summary['seconds']:.1f} s")
     for student, reason in sorted(summary["failed"].items()):
@@ -95,10 +95,16 @@ def main(argv=None):
     a.add_argument("--scheduler", metavar="ADDRESS",
                    help="grade on a Dask cluster, e.g. tcp://HOST:8786, instead of local processes")
     a.add_argument("--force", action="store_true", help="grade again what is graded already")
+    a.epilog = ("nbgrader's own flags of the form --Class.trait=value (e.g. --SandboxedGrading.case_timeout=2) "
+                "are passed on, as `nbgrader autograde` takes them.")
     d = sub.add_parser("demo", help="release and grade the bundled sample class")
     d.add_argument("--keep", metavar="DIR", help="course copy to use and keep (default: a temporary folder)")
     d.add_argument("--assignments", nargs="*", default=None)
-    args = p.parse_args(argv)
+    args, extra = p.parse_known_args(argv)
+    config_flags = [e for e in extra if e.startswith("--") and "." in e.split("=", 1)[0]]
+    if args.cmd != "autograde" or len(config_flags) != len(extra):
+        p.parse_args(argv)          # the usual error for what is not an nbgrader --Class.trait=value flag
+    args.config_flags = config_flags
 
     from . import build
     if args.cmd == "build":

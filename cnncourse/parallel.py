@@ -218,12 +218,12 @@ class _TestCellChecksums(logging.Filter):
             handler.addFilter(cls())
 
 
-def _nbgrader_app(root, assignment, force):
-    """nbgrader's AutogradeApp, initialised from the course's nbgrader_config.py (for its config and log)."""
-    from nbgrader.apps import AutogradeApp
+def _nbgrader_app(root, assignment, force, config_flags=()):
+    """nbgrader's AutogradeApp, initialised from the course's nbgrader_config.py and ``config_flags``."""
     from nbgrader.api import Gradebook, MissingEntry
+    from nbgrader.apps import AutogradeApp
     app = AutogradeApp()
-    app.initialize([assignment, "--force"] if force else [assignment])
+    app.initialize([assignment] + (["--force"] if force else []) + list(config_flags))
     app.log.setLevel("WARNING")        # nbgrader's per-file INFO lines would bury the progress bar
     _TestCellChecksums.install(app.log)
     app.coursedir.root = root
@@ -297,13 +297,14 @@ def _executor(workers, scheduler):
                                                   initializer=_die_with_parent), None
 
 
-def autograde(root, assignment, workers=None, scheduler=None, force=False, progress=None):
+def autograde(root, assignment, workers=None, scheduler=None, force=False, progress=None, config_flags=()):
     """Grade every pending submission of ``assignment`` in the course at ``root``; return the run's summary.
 
     ``progress``: the tqdm bar on (True), off (False), or only on a terminal
     (None).  The summary: ``graded`` (students), ``skipped`` (how many were
-    graded already), ``failed`` (student -> reason), ``seconds`` and
-    ``report`` (the class report's index.html).
+    graded already), ``failed`` (student -> reason), ``seconds``,
+    ``writer_seconds`` (this process's share) and ``report`` (the class
+    report's index.html).  ``config_flags``: nbgrader's ``--Class.trait=value``.
     """
     from tqdm import tqdm
 
@@ -316,7 +317,7 @@ def autograde(root, assignment, workers=None, scheduler=None, force=False, progr
     try:
         with _Lock(root):
             shutil.rmtree(os.path.join(root, STAGING), ignore_errors=True)
-            app = _nbgrader_app(root, assignment, force)
+            app = _nbgrader_app(root, assignment, force, config_flags)
             coursedir = app.coursedir
             writer = StagedAutograde(coursedir=coursedir, parent=app)
             writer.setup()
@@ -336,8 +337,8 @@ def autograde(root, assignment, workers=None, scheduler=None, force=False, progr
             executor, client = _executor(workers, scheduler)
             bar = tqdm(total=len(pending), unit="submission", desc=f"autograde {assignment}",
                        disable=None if progress is None else not progress, dynamic_ncols=True)
+            futures = {}
             try:
-                futures = {}
                 for student in pending:
                     t = time.monotonic()
                     try:
@@ -368,9 +369,12 @@ def autograde(root, assignment, workers=None, scheduler=None, force=False, progr
                     bar.set_postfix(failed=len(failed), refresh=False)
             finally:
                 bar.close()
-                executor.shutdown(wait=True, cancel_futures=True)
+                for future in futures:        # nothing left running after an error or ^C
+                    future.cancel()
+                executor.shutdown(wait=True)
                 if client is not None:
                     client.close()
+                shutil.rmtree(os.path.join(root, STAGING), ignore_errors=True)
             run = {"workers": None if scheduler else workers, "scheduler": scheduler,
                    "seconds": round(time.monotonic() - t0, 2), "graded": len(times),
                    "skipped": len(everyone) - len(pending), "failed": len(failed)}
