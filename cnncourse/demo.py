@@ -6,6 +6,7 @@ Used by `cnncourse demo` and by the pipeline tests:
     generate(course, "conv2d")                   # nbgrader generate_assignment
     submit(course, "conv2d", "cara", ["flipped_kernel"])   # a submission made from the release
     autograde(course, "conv2d")                  # nbgrader autograde (every submitted student)
+    parallel.autograde(course, "conv2d")         # the same, in parallel, plus the class report
     feedback(course, "conv2d")                   # nbgrader generate_feedback
     table = gradebook_rows(course, "conv2d")     # read back from the SQLite gradebook
 """
@@ -17,6 +18,7 @@ import tempfile
 import time
 
 from . import build as builder
+from . import parallel
 
 COURSE = builder.COURSE
 
@@ -195,11 +197,15 @@ def demo(keep=None, assignments=None, source=COURSE):
                 notes[student] = "worked solution"
             else:
                 notes[student] = "; ".join(mod.MISTAKES[m]["why"] for m in mistakes)
-        print(f"== {a}: nbgrader autograde ({len(classes[a])} submissions)")
+        print(f"== {a}: cnncourse autograde ({len(classes[a])} submissions, in parallel)")
         t0 = time.monotonic()
-        autograde(course, a)
+        summary = parallel.autograde(course, a)
         dt = time.monotonic() - t0
-        print(f"   autograde took {dt:.1f} s, {dt / len(classes[a]):.1f} s per submission")
+        print(f"   autograde took {dt:.1f} s ({summary['seconds']:.1f} s grading), "
+              f"{len(summary['graded'])} graded, {len(summary['failed'])} failed")
+        for student, reason in sorted(summary["failed"].items()):
+            print(f"   not graded: {student}: {reason}")
+        print(f"   class report: {summary['report']}")
         feedback(course, a)
         print()
         print(format_table(a, gradebook_rows(course, a), notes))

@@ -1,19 +1,20 @@
-"""Hostile notebooks, graded by the real `nbgrader autograde`: they earn nothing and break nothing.
+"""Hostile notebooks, graded by the real `cnncourse autograde`: they earn nothing and break nothing.
 
 The catalogue (`cnncourse/sample_class/attacks.py`) holds students of the
 `conv2d` assignment who implement nothing honestly and attack the grader
 instead: IPython transformers and hooks, settrace, display formatters, fake
 kernel messages, fake grader modules, files written into site-packages or
 the course, reading the solutions, a gradebook daemon, sockets, floods,
-crashes, ...  All of them are graded in ONE autograde run together with two
-honest students (`ada`, the worked solution, graded before every attacker;
-`cara`, typical mistakes, graded after them), and the honest students are
+crashes, ...  All of them are graded in ONE run of `cnncourse autograde
+--workers 2` (nbgrader's Autograde, the submissions graded two at a time,
+each in its own sandbox) together with two honest students (`ada`, the
+worked solution; `cara`, typical mistakes), and the honest students are
 graded once more in a separate clean run.  For each attack we assert
 
 (a) 0 points in every autograded cell (and that it was graded at all);
 (b) no damage: no marker under /tmp/cnncourse-attack-markers/ (also 12 s after
     grading, for children that outlive it), no changed file in the course root
-    outside autograded/, feedback/ and the gradebook, no changed file in the
+    outside what the grader writes (autograded/, the gradebook, reports/), no changed file in the
     installed cnncore/cnncourse, nothing new in site-packages or in the other
     places an attack writes to (~, /tmp, /dev/shm, /usr/lib/python3*, ...), the
     classmates' CANARY.txt files untouched, no connection to the loopback
@@ -36,6 +37,7 @@ import signal
 import site
 import socket
 import stat
+import subprocess
 import sys
 import sysconfig
 import threading
@@ -82,9 +84,11 @@ ASSIGNMENT = "conv2d"
 HONEST = {"ada": [], "cara": ["valid_off_by_one", "flipped_kernel", "dkernel_one_example"]}
 GRADE_CELLS = ("test_conv_output_size", "test_conv2d_forward", "test_conv2d_backward")
 ATTACKER_PREFIX = "atk_"            # "ada" < "atk_*" < "cara": ada is graded before, cara after the attackers
-# What nbgrader itself writes in the course root during autograde.  Anything else the clean run
-# writes there is the grader's too (allowed); any other change in the attack run fails.
-COURSE_OUTPUTS = ("autograded", "feedback", "gradebook.db", "gradebook.db-*", ".nbgrader.log")
+# What the grader writes in the course root: nbgrader's outputs, and cnncourse autograde's class
+# report, staging folder and lock.  Anything else the clean run writes there is the grader's too
+# (allowed); any other change in the attack run fails.
+COURSE_OUTPUTS = ("autograded", "feedback", "gradebook.db", "gradebook.db-*", ".nbgrader.log",
+                  "reports", ".cnncourse-staging", ".cnncourse-autograde.lock")
 OUTLIVE_WAIT = 12                   # s after grading: children that sleep 10 s must not wake up on the host
 RUN_TIMEOUT = 20 * 60               # s: a hung nbgrader fails this module instead of hanging CI
 TOKEN_VAR = "CNNCOURSE_ATTACK_RUN"  # marks every process started by the attack run (unless the sandbox clears it)
@@ -394,24 +398,23 @@ class environment:
 
 
 def run_autograde(demo, course, **env):
-    """nbgrader autograde as demo.autograde runs it (--create --force), with a timeout against a hung run.
+    """`cnncourse autograde --workers 2`, with a timeout against a hung run.
 
-    -> (error or None, seconds).  Both runs use the same course secret.
+    -> (error or None, seconds).  Both runs use the same course secret.  A
+    submission the grader could not grade makes the command exit 1: an error.
     """
     t0 = time.monotonic()
     error = None
     try:
         with environment(**{SECRET_VAR: COURSE_SECRET}, **env):
-            if hasattr(demo, "nbgrader"):
-                proc = demo.nbgrader(course, "autograde", ASSIGNMENT, "--create", "--force", *GRADER_ARGS,
-                                     timeout=RUN_TIMEOUT, check=False)
-                if proc.returncode != 0:
-                    error = (f"nbgrader autograde exited with {proc.returncode}:\n"
-                             f"{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}")
-            else:
-                demo.autograde(course, ASSIGNMENT, *GRADER_ARGS)
+            proc = subprocess.run([sys.executable, "-m", "cnncourse", "autograde", ASSIGNMENT, "--workers", "2",
+                                   "--force", *GRADER_ARGS], cwd=course, capture_output=True, text=True,
+                                  timeout=RUN_TIMEOUT)
+            if proc.returncode != 0:
+                error = (f"cnncourse autograde exited with {proc.returncode}:\n"
+                         f"{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}")
     except Exception as exc:  # noqa: BLE001  (a timeout or a failed run: reported by its own test)
-        error = f"nbgrader autograde failed: {exc!r}"[:8000]
+        error = f"cnncourse autograde failed: {exc!r}"[:8000]
     return error, time.monotonic() - t0
 
 
