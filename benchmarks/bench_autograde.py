@@ -12,7 +12,8 @@ with the CPU's name.  "core-s per submission" is wall time x workers /
 submissions (what the class costs in cores); the breakdown says where a
 worker's time on one submission goes (from the grading log), and the
 writer's share is this process's sanitizing and writing.  Run it alone:
-both cores are busy while it runs.
+both cores are busy while it runs.  (Its imports are inside main(): the
+grading workers, started with multiprocessing's "spawn", import this script.)
 """
 import argparse
 import json
@@ -21,8 +22,6 @@ import platform
 import statistics
 import tempfile
 import time
-
-from cnncourse import demo, parallel
 
 STEPS = ["sandbox start", "notebook cells", "hidden cases", "reference"]
 
@@ -39,6 +38,7 @@ def cpu_name():
 
 
 def make_class(course, assignment, n):
+    from cnncourse import demo
     mod = demo.load_mistakes()
     sample = list(mod.SAMPLE_CLASS[assignment].items())
     demo.generate(course, assignment)
@@ -65,6 +65,8 @@ def main():
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--no-nbgrader", action="store_true", help="skip the plain nbgrader autograde baseline")
     args = p.parse_args()
+    # imported here, not at the top: the grading workers start by importing this script
+    from cnncourse import demo, parallel
     os.environ.setdefault("CNNCOURSE_SECRET", "benchmark")
     course = demo.copy_course(tempfile.mkdtemp(prefix="cnncourse-bench-"))
     n = args.students

@@ -7,11 +7,12 @@ A submission goes through three steps:
 1. here: nbgrader's own sanitizing steps (``OverwriteCells`` restores the
    test cells from the gradebook, ...) on the submitted notebooks, in memory;
 2. on a worker (a local process, or a Dask worker anywhere):
-   :func:`grade_job` grades the sanitized notebooks with
-   :class:`~cnncourse.grading.autograde.SandboxedGrading`: the student's code
-   in its sandbox, the scores computed outside it.  Only data travels: the
-   notebooks, the submission's other files, the grader's settings and the
-   course secret out; the graded notebooks back;
+   :func:`cnncourse.grading.notebook.grade_job` grades the sanitized
+   notebooks as ``SandboxedGrading`` does in ``nbgrader autograde``: the
+   student's code in its sandbox, the scores computed outside it.  Only data
+   travels: the notebooks, the submission's other files, the grader's
+   settings and the course secret out; the graded notebooks back.  A worker
+   imports neither nbgrader nor nbformat, so it starts in half a second;
 3. here, the only process that writes: nbgrader's own ``Autograde`` for
    that student, with the graded outputs put in place of executing the
    notebook (:class:`GradedOutputs`), so the gradebook, late penalties,
@@ -27,70 +28,31 @@ the same scores.  SQLite keeps the database whole; a lock keeps a second
 grader out of the same course.
 """
 import concurrent.futures
+import contextlib
 import fcntl
 import glob
 import logging
 import multiprocessing
 import os
 import shutil
-import tempfile
 import time
 
 import nbformat
 from nbgrader.converters import Autograde
+from nbgrader.converters.base import BaseConverter
 from nbgrader.preprocessors import NbGraderPreprocessor
+from nbgrader.utils import setenv
 
+from .grading import course_secret, notebook, sandbox
 from .grading.autograde import SandboxedGrading
 
 STAGING = ".cnncourse-staging"       # nbgrader "step" folder the writer fills before the rename
 LOCK = ".cnncourse-autograde.lock"
 MAX_FILES_BYTES = 64 << 20           # a submission's other files, sent to the worker
-GRADER_TRAITS = ("unsafe_no_sandbox", "memory_limit", "cpu_limit", "max_processes", "max_file_size",
-                 "scratch_size", "case_timeout", "max_timeouts", "check_timeout", "cell_timeout",
-                 "notebook_timeout")
 
 
 class GradingFailed(Exception):
     """A submission that could not be graded at all (the reason is the message)."""
-
-
-# --------------------------------------------------------------------------
-# the worker's side: a pure function of its job, run anywhere
-# --------------------------------------------------------------------------
-
-def grade_job(job):
-    """Grade one submission's sanitized notebooks; return ``{notebook: graded JSON}`` and the seconds taken.
-
-    ``job``: ``notebooks`` (name -> sanitized notebook JSON), ``files``
-    (relative path -> bytes: the submission's other files), ``settings``
-    (:class:`SandboxedGrading` traits), ``secret`` and ``course_root`` (hidden
-    from the sandbox when it exists on this machine).
-    """
-    start = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="cnncourse-submission-") as folder:
-        for rel, data in job["files"].items():
-            path = os.path.join(folder, rel)
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            with open(path, "wb") as f:
-                f.write(data)
-        grader = SandboxedGrading(secret=job["secret"], **job["settings"])
-        grader.course_root = job["course_root"]
-        graded = {}
-        for name, text in sorted(job["notebooks"].items()):
-            nb = nbformat.reads(text, as_version=nbformat.NO_CONVERT)
-            nb, _ = grader.preprocess(nb, {"metadata": {"path": folder}})
-            graded[name] = nbformat.writes(nb)
-    return {"notebooks": graded, "seconds": time.monotonic() - start, "timings": dict(grader.timings)}
-
-
-def _die_with_parent():
-    """Local workers end with the grading command, even when it is SIGKILLed."""
-    import ctypes
-    import signal
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)     # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
 
 
 # --------------------------------------------------------------------------
@@ -123,7 +85,7 @@ class StagedAutograde(Autograde):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.graded = {}
+        self.staged, self.graded = {}, {}
         self.autograde_preprocessors = [GradedOutputs if p is SandboxedGrading else p
                                         for p in self.autograde_preprocessors]
         if GradedOutputs not in self.autograde_preprocessors:
@@ -145,12 +107,46 @@ class StagedAutograde(Autograde):
 
     def setup(self):
         from nbconvert.writers import FilesWriter
+        from nbgrader.api import Gradebook
         self.writer = FilesWriter(parent=self, config=self.config)
         self.exporter = self.exporter_class(parent=self, config=self.config)
+        with Gradebook(self.coursedir.db_url, self.coursedir.course_id) as gb:
+            self.known = {nb.name for nb in gb.find_assignment(self.coursedir.assignment_id).notebooks}
+
+    def _folder(self, step, student):
+        return self.coursedir.format_path(step, student, self.coursedir.assignment_id)
 
     def submitted_notebooks(self, student):
-        folder = self.coursedir.format_path(self.coursedir.submitted_directory, student, self.coursedir.assignment_id)
-        return sorted(glob.glob(os.path.join(folder, "*.ipynb")))
+        """The student's notebooks that the gradebook knows (nbgrader skips any others)."""
+        paths = glob.glob(os.path.join(self._folder(self.coursedir.submitted_directory, student), "*.ipynb"))
+        return sorted(p for p in paths if os.path.splitext(os.path.basename(p))[0] in self.known)
+
+    def submission_files(self, student):
+        """{relative path: bytes} the notebooks see beside them, as nbgrader's autograde lays them out:
+        the submission's other files, then the assignment's own files from source/ over them
+        (but those in ``exclude_overwriting``)."""
+        from nbgrader.utils import find_all_files
+        assignment = self.coursedir.assignment_id
+        ignore = self.coursedir.ignore + ["*.ipynb"]
+        paths = {}
+        submitted = self._folder(self.coursedir.submitted_directory, student)
+        for path in find_all_files(submitted, ignore):
+            if not os.path.islink(path):        # a student's link must not make this process read for them
+                paths[os.path.relpath(path, submitted)] = path
+        source = self.coursedir.format_path(self.coursedir.source_directory, ".", assignment)
+        keep = set(self.exclude_overwriting.get(assignment, []))
+        for path in find_all_files(source, ignore):
+            rel = os.path.relpath(path, source)
+            if rel not in keep:
+                paths[rel] = path
+        files, total = {}, 0
+        for rel, path in sorted(paths.items()):
+            total += os.path.getsize(path)
+            if total > MAX_FILES_BYTES:
+                raise GradingFailed(f"the submission's files are larger than {MAX_FILES_BYTES >> 20} MiB")
+            with open(path, "rb") as f:
+                files[rel] = f.read()
+        return files
 
     def sanitized(self, student):
         """{notebook name: sanitized JSON} of a student's submission, nothing written."""
@@ -163,17 +159,34 @@ class StagedAutograde(Autograde):
             out[resources["nbgrader"]["notebook"]] = text
         return out
 
-    def write(self, student, graded):
-        """nbgrader's autograde of ``student`` with ``graded`` outputs, then the rename into autograded/."""
+    def convert_single_notebook(self, notebook_filename):
+        """nbgrader's autograde step on the notebook sanitized before grading (not sanitized again)."""
+        name = os.path.splitext(os.path.basename(notebook_filename))[0]
+        staged = os.path.join(self.writer.build_directory, os.path.basename(notebook_filename))
+        with open(staged, "w", encoding="utf-8") as f:
+            f.write(self.staged[name])
+        self._sanitizing = False
+        self._init_preprocessors()
+        try:
+            with setenv(NBGRADER_EXECUTION="autograde"):
+                BaseConverter.convert_single_notebook(self, staged)
+        finally:
+            self._sanitizing = True
+
+    def write(self, student, sanitized, graded):
+        """nbgrader's autograde of ``student``: the ``sanitized`` notebooks with the ``graded``
+        outputs into the gradebook and the staging folder, then the rename into autograded/."""
         assignment = self.coursedir.assignment_id
         staged = self._format_dest(assignment, student)
-        final = self.coursedir.format_path(self.coursedir.autograded_directory, student, assignment)
+        final = self._folder(self.coursedir.autograded_directory, student)
         shutil.rmtree(staged, ignore_errors=True)
-        self.graded = graded
+        self.staged, self.graded = sanitized, graded
         self._sanitizing = True
         self.notebooks = self.submitted_notebooks(student)
+        self.writer.build_directory = staged
         try:
             self.init_assignment(assignment, student)
+            os.makedirs(staged, exist_ok=True)
             for path in self.notebooks:
                 self.convert_single_notebook(path)
             self.set_permissions(assignment, student)
@@ -181,7 +194,7 @@ class StagedAutograde(Autograde):
             shutil.rmtree(staged, ignore_errors=True)
             raise
         finally:
-            self.graded = {}
+            self.staged, self.graded = {}, {}
         if os.path.exists(final):
             shutil.rmtree(final)
         os.makedirs(os.path.dirname(final), exist_ok=True)
@@ -252,17 +265,33 @@ def pending_students(coursedir, force):
     return pending
 
 
-def _other_files(coursedir, student):
-    from nbgrader.utils import find_all_files
-    folder = coursedir.format_path(coursedir.submitted_directory, student, coursedir.assignment_id)
-    files, total = {}, 0
-    for path in find_all_files(folder, coursedir.ignore + ["*.ipynb"]):
-        total += os.path.getsize(path)
-        if total > MAX_FILES_BYTES:
-            raise GradingFailed(f"the submission's files are larger than {MAX_FILES_BYTES >> 20} MiB")
-        with open(path, "rb") as f:
-            files[os.path.relpath(path, folder)] = f.read()
-    return files
+@contextlib.contextmanager
+def _one_engine_per_database():
+    """Let nbgrader's Gradebooks share one SQLAlchemy engine per database within a run.
+
+    nbgrader opens a new ``Gradebook`` for almost every step, each with an
+    engine of its own, so every query is compiled again: most of the writer's
+    time per submission.  Sharing the engine keeps SQLAlchemy's statement
+    cache; ``Gradebook.close()`` still returns its connections (``dispose``),
+    and every transaction is nbgrader's own, as before.
+    """
+    import nbgrader.api as api
+    original = api.create_engine
+    engines = {}
+
+    def create_engine(url, **kwargs):
+        key = (str(url), tuple(sorted(kwargs.items())))
+        if key not in engines:
+            engines[key] = original(url, **kwargs)
+        return engines[key]
+
+    api.create_engine = create_engine
+    try:
+        yield
+    finally:
+        api.create_engine = original
+        for engine in engines.values():
+            engine.dispose()
 
 
 class _Lock:
@@ -294,7 +323,39 @@ def _executor(workers, scheduler):
         return client.get_executor(pure=False), client
     ctx = multiprocessing.get_context("spawn")
     return concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
-                                                  initializer=_die_with_parent), None
+                                                  initializer=notebook.die_with_parent), None
+
+
+def _graded(jobs, workers, scheduler):
+    """Yield (student, result or the exception) as the ``jobs`` ((student, job) pairs) are graded.
+
+    One worker and no scheduler: here, one submission after another (one
+    core in all); else on local processes or the Dask cluster, all jobs
+    queued at once.
+    """
+    if workers == 1 and not scheduler:
+        for student, job in jobs:
+            try:
+                yield student, notebook.grade_job(job)
+            except Exception as exc:
+                yield student, exc
+        return
+    executor, client = _executor(workers, scheduler)
+    futures = {}
+    try:
+        for student, job in jobs:
+            futures[executor.submit(notebook.grade_job, job)] = student
+        for future in concurrent.futures.as_completed(futures):
+            try:
+                yield futures[future], future.result()
+            except Exception as exc:
+                yield futures[future], exc
+    finally:
+        for future in futures:        # nothing left running after an error or ^C
+            future.cancel()
+        executor.shutdown(wait=True)
+        if client is not None:
+            client.close()
 
 
 def autograde(root, assignment, workers=None, scheduler=None, force=False, progress=None, config_flags=()):
@@ -315,65 +376,62 @@ def autograde(root, assignment, workers=None, scheduler=None, force=False, progr
     here = os.getcwd()
     os.chdir(root)
     try:
-        with _Lock(root):
+        with _Lock(root), _one_engine_per_database():
             shutil.rmtree(os.path.join(root, STAGING), ignore_errors=True)
             app = _nbgrader_app(root, assignment, force, config_flags)
             coursedir = app.coursedir
             writer = StagedAutograde(coursedir=coursedir, parent=app)
             writer.setup()
             grader = SandboxedGrading(parent=writer)
-            from .grading import course_secret, sandbox
             if not grader.unsafe_no_sandbox:
                 sandbox.check_available()
-            settings = {name: getattr(grader, name) for name in GRADER_TRAITS}
+            settings = grader.settings()
             secret = grader.secret or course_secret(root)
-            everyone = sorted({os.path.basename(os.path.dirname(p)) for p in glob.glob(
-                coursedir.format_path(coursedir.submitted_directory, "*", assignment))})
+            everyone = glob.glob(coursedir.format_path(coursedir.submitted_directory, "*", assignment))
             pending = pending_students(coursedir, force)
             log = report.GradingLog(root, assignment)
-            failed, times = {}, {}
-            writer_seconds = 0.0       # this process's share: sanitizing and writing
-            t0 = time.monotonic()
-            executor, client = _executor(workers, scheduler)
+            failed, times, sanitized = {}, {}, {}
+            clock = {"writer": 0.0}        # this process's share: sanitizing and writing
             bar = tqdm(total=len(pending), unit="submission", desc=f"autograde {assignment}",
                        disable=None if progress is None else not progress, dynamic_ncols=True)
-            futures = {}
-            try:
+
+            def fail(student, exc):
+                failed[student] = _reason(exc)
+                log.add(student, "failed", None, failed[student])
+
+            def jobs():
                 for student in pending:
                     t = time.monotonic()
                     try:
-                        job = {"notebooks": writer.sanitized(student), "files": _other_files(coursedir, student),
+                        sanitized[student] = writer.sanitized(student)
+                        job = {"notebooks": sanitized[student], "files": writer.submission_files(student),
                                "settings": settings, "secret": secret, "course_root": root}
                     except Exception as exc:      # unreadable notebook, files too large, ...
-                        failed[student] = _reason(exc)
-                        log.add(student, "failed", None, failed[student])
+                        fail(student, exc)
                         bar.update()
                         continue
                     finally:
-                        writer_seconds += time.monotonic() - t
-                    futures[executor.submit(grade_job, job)] = student
-                for future in concurrent.futures.as_completed(futures):
-                    student = futures[future]
+                        clock["writer"] += time.monotonic() - t
+                    yield student, job
+
+            t0 = time.monotonic()
+            try:
+                for student, result in _graded(jobs(), workers, scheduler):
                     t = time.monotonic()
                     try:
-                        result = future.result()
-                        writer.write(student, result["notebooks"])
+                        if isinstance(result, Exception):
+                            raise result
+                        writer.write(student, sanitized.pop(student), result["notebooks"])
                     except Exception as exc:
-                        failed[student] = _reason(exc)
-                        log.add(student, "failed", None, failed[student])
+                        fail(student, exc)
                     else:
                         times[student] = result["seconds"]
                         log.add(student, "graded", result["seconds"], timings=result["timings"])
-                    writer_seconds += time.monotonic() - t
+                    clock["writer"] += time.monotonic() - t
                     bar.update()
                     bar.set_postfix(failed=len(failed), refresh=False)
             finally:
                 bar.close()
-                for future in futures:        # nothing left running after an error or ^C
-                    future.cancel()
-                executor.shutdown(wait=True)
-                if client is not None:
-                    client.close()
                 shutil.rmtree(os.path.join(root, STAGING), ignore_errors=True)
             run = {"workers": None if scheduler else workers, "scheduler": scheduler,
                    "seconds": round(time.monotonic() - t0, 2), "graded": len(times),
@@ -382,7 +440,7 @@ def autograde(root, assignment, workers=None, scheduler=None, force=False, progr
     finally:
         os.chdir(here)
     return {"graded": sorted(times), "failed": failed, "skipped": run["skipped"], "seconds": run["seconds"],
-            "writer_seconds": writer_seconds, "report": index}
+            "writer_seconds": clock["writer"], "report": index}
 
 
 def _reason(exc):
@@ -390,4 +448,4 @@ def _reason(exc):
     return text if isinstance(exc, GradingFailed) else f"{type(exc).__name__}: {text}"
 
 
-__all__ = ["autograde", "grade_job", "pending_students", "GradedOutputs", "StagedAutograde", "GradingFailed"]
+__all__ = ["autograde", "pending_students", "GradedOutputs", "StagedAutograde", "GradingFailed"]
