@@ -281,6 +281,16 @@ def test_sandbox_hides_the_course_and_the_network(tmp_path):
             seen.append("/usr writable")
         except OSError:
             seen.append("/usr read-only")
+        import glob
+        fonts = glob.glob(os.environ["MPLCONFIGDIR"] + "/fontlist*.json")   # the grader's, shared by all
+        for path in fonts:
+            try:
+                open(path, "a")
+                seen.append("font list writable")
+            except OSError:
+                seen.append("font list read-only")
+        import matplotlib.font_manager                                       # uses it, makes nothing new
+        seen.append(str(len(os.listdir(os.environ["MPLCONFIGDIR"]))) + " files in MPLCONFIGDIR")
         def conv_output_size(size, kernel_size, stride=1, padding="valid"):
             return seen
     """
@@ -291,6 +301,8 @@ def test_sandbox_hides_the_course_and_the_network(tmp_path):
     seen = res["outputs"][0]["data"]
     assert f"{canary} hidden" in seen and "/work hidden" in seen
     assert "no network" in seen and "/usr read-only" in seen
+    assert seen.count("font list read-only") == 1 and "font list writable" not in seen
+    assert "1 files in MPLCONFIGDIR" in seen
 
 
 def test_a_broken_sandbox_is_the_graders_failure_not_a_zero(monkeypatch):

@@ -18,7 +18,9 @@
 * :class:`Limits` applied with ``setrlimit`` before ``bwrap`` starts: address
   space, CPU time, processes, file size, open files, no core dumps.
 """
+import atexit
 import dataclasses
+import functools
 import os
 import re
 import resource
@@ -26,10 +28,12 @@ import shutil
 import site
 import subprocess
 import sys
+import tempfile
 
 HOME = "/home/student"
 WORK = HOME + "/work"
 SUBMISSION = HOME + "/submission"
+MPL_DIR = "/tmp/matplotlib"                      # MPLCONFIGDIR in the sandbox
 STUDENT_SCRIPT = "/opt/cnncourse/student.py"      # where the sandbox sees student.py
 _SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "student.py")
 
@@ -132,6 +136,32 @@ def _dirs_with_perms(path, made):
     return args
 
 
+@functools.lru_cache(maxsize=None)
+def matplotlib_fonts(python=None):
+    """{file name: host path} of the font list matplotlib makes on its first import, made once here.
+
+    Every sandbox starts with an empty ``/tmp``, so a notebook that imports
+    matplotlib would scan the system's fonts again each time (a quarter of a
+    second per submission).  The grader makes the list once, with the same
+    Python, and each sandbox gets it read-only in its ``MPLCONFIGDIR``.
+    Without matplotlib: nothing.
+    """
+    folder = tempfile.mkdtemp(prefix="cnncourse-matplotlib-")
+    atexit.register(shutil.rmtree, folder, True)
+    try:
+        subprocess.run([python or sys.executable, "-I", "-c", "import matplotlib.font_manager"],
+                       env={"MPLCONFIGDIR": folder, "MPLBACKEND": "Agg", "PATH": os.environ.get("PATH", "")},
+                       capture_output=True, timeout=300, check=True)
+    except (OSError, subprocess.SubprocessError):
+        return {}
+    files = {}
+    for name in sorted(os.listdir(folder)):
+        if name.startswith("fontlist") and name.endswith(".json"):
+            os.chmod(os.path.join(folder, name), 0o644)
+            files[name] = os.path.join(folder, name)
+    return files
+
+
 def command(limits, submission=None, python=None, hidden=()):
     """The bwrap argv that runs the student context; ``hidden``: host paths that must not be visible."""
     bwrap = bwrap_path()
@@ -168,6 +198,9 @@ def command(limits, submission=None, python=None, hidden=()):
         h = os.path.realpath(h)
         if any(h == r or h.startswith(r + os.sep) for r in roots + ["/usr", "/etc"]):
             args += ["--tmpfs", h, "--remount-ro", h]
+    args += ["--perms", "1777", "--dir", MPL_DIR]
+    for name, path in matplotlib_fonts(python).items():
+        args += ["--ro-bind", path, f"{MPL_DIR}/{name}"]
     args += ["--perms", "1777", "--size", str(limits.tmp_size), "--tmpfs", HOME,
              "--perms", "1777", "--dir", WORK,
              "--perms", "0755", "--dir", "/opt/cnncourse",
@@ -192,7 +225,7 @@ def student_env(with_submission):
     env = {
         "PATH": os.pathsep.join([os.path.dirname(os.path.abspath(sys.executable)), "/usr/local/bin", "/usr/bin", "/bin"]),
         "HOME": HOME, "LANG": "C.UTF-8", "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1",
-        "MPLBACKEND": "Agg", "MPLCONFIGDIR": "/tmp/matplotlib",
+        "MPLBACKEND": "Agg", "MPLCONFIGDIR": MPL_DIR,
         "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
         "CNNCOURSE_WORK": WORK,
     }
