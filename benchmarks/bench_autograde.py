@@ -18,23 +18,13 @@ grading workers, started with multiprocessing's "spawn", import this script.)
 import argparse
 import json
 import os
-import platform
 import statistics
 import tempfile
 import time
 
+from machine import cpu_name
+
 STEPS = ["sandbox start", "notebook cells", "hidden cases", "reference"]
-
-
-def cpu_name():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def make_class(course, assignment, n):

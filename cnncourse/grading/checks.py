@@ -730,7 +730,6 @@ class BatchNormBackward(Check):
         a = {k: v.astype(F64) for k, v in c.arrays.items()}
         eps = c.extra["eps"]
         x = a["x"]
-        axes = _axes(x)
         inv = 1 / np.sqrt(a["var"] + eps)
         if name == "dx" and close(a["dy"] * a["gamma"] * inv, got, c.dtype):
             return ("dx treats the mean and the variance as constants; they depend on x too "
