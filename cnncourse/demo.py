@@ -206,6 +206,8 @@ def demo(keep=None, assignments=None, source=COURSE):
         for student, reason in sorted(summary["failed"].items()):
             print(f"   not graded: {student}: {reason}")
         print(f"   class report: {summary['report']}")
+        if not summary["graded"]:
+            raise SystemExit(f"cnncourse demo: no submission of {a} could be graded (see the reasons above)")
         feedback(course, a)
         print()
         print(format_table(a, gradebook_rows(course, a), notes))

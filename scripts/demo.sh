@@ -12,5 +12,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
 bash scripts/install_sandbox.sh
-"$PYTHON" -m pip install --quiet --disable-pip-version-check ".[course]"
+# editable, as scripts/test.sh: the kernels are compiled in place, so this clone is the package
+# wherever it is imported from (the grading workers start with the current folder on their path,
+# and an uncompiled cnncore/ here would shadow a copy installed elsewhere)
+"$PYTHON" -m pip install --quiet --disable-pip-version-check -e ".[course]"
 "$PYTHON" -m cnncourse demo "$@"
