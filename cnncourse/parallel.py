@@ -36,6 +36,7 @@ import multiprocessing
 import os
 import shutil
 import time
+import warnings
 
 import nbformat
 from nbgrader.converters import Autograde
@@ -266,6 +267,17 @@ def pending_students(coursedir, force):
 
 
 @contextlib.contextmanager
+def _quiet_nbgrader():
+    """Without the SQLAlchemy warnings nbgrader's gradebook gives when a student already has a
+    submission of another assignment ("... not in session, add operation ... will not proceed"):
+    `nbgrader autograde` prints the same, and there is nothing to do about them."""
+    from sqlalchemy.exc import SAWarning
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=SAWarning, module=r"nbgrader\.")
+        yield
+
+
+@contextlib.contextmanager
 def _one_engine_per_database():
     """Let nbgrader's Gradebooks share one SQLAlchemy engine per database within a run.
 
@@ -376,7 +388,7 @@ def autograde(root, assignment, workers=None, scheduler=None, force=False, progr
     here = os.getcwd()
     os.chdir(root)
     try:
-        with _Lock(root), _one_engine_per_database():
+        with _Lock(root), _one_engine_per_database(), _quiet_nbgrader():
             shutil.rmtree(os.path.join(root, STAGING), ignore_errors=True)
             app = _nbgrader_app(root, assignment, force, config_flags)
             coursedir = app.coursedir
