@@ -306,3 +306,18 @@ def test_one_grader_per_course(base, tmp_path):
     finally:
         os.close(fd)
     assert proc.returncode != 0 and "another grading run holds this course" in proc.stderr
+
+
+def test_clear_errors_before_grading_anything(base, tmp_path):
+    course = copy_of(base, tmp_path, "errors")
+    run = [sys.executable, "-m", "cnncourse", "autograde"]
+    proc = subprocess.run(run + ["nosuch"], cwd=course, env=env(), capture_output=True, text=True, timeout=300)
+    assert proc.returncode != 0 and "the gradebook has no assignment 'nosuch'" in proc.stderr
+    assert "run `nbgrader generate_assignment nosuch` first" in proc.stderr
+    proc = subprocess.run(run + [ASSIGNMENT, "--workers", "0"], cwd=course, env=env(), capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode != 0 and "--workers must be at least 1" in proc.stderr
+    proc = subprocess.run(run + [ASSIGNMENT, "--no-such-flag"], cwd=course, env=env(), capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode != 0 and "unrecognized arguments: --no-such-flag" in proc.stderr
+    assert not os.path.exists(os.path.join(course, "autograded"))
