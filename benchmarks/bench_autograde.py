@@ -22,7 +22,7 @@ import statistics
 import tempfile
 import time
 
-from machine import cpu_name
+from cnncore._isa import cpu_name
 
 STEPS = ["sandbox start", "notebook cells", "hidden cases", "reference"]
 

@@ -15,8 +15,8 @@ import statistics
 import tempfile
 import time
 
+from cnncore._isa import cpu_name
 from cnncourse import demo
-from machine import cpu_name
 
 
 def main():

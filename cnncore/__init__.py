@@ -25,6 +25,7 @@ except ImportError as err:  # pragma: no cover - exercised by the build-guard te
         "development) from the repository root; this compiles the Cython kernels."
     ) from err
 
+from ._isa import show_config
 from ._threads import get_num_threads, set_num_threads
 from .functional import (batch_norm_backward, batch_norm_infer, batch_norm_train, conv2d,
                          conv2d_backward, conv_output_size, conv_padding, dense, dense_backward,
@@ -41,7 +42,7 @@ __all__ = [
     "max_pool2d", "max_pool2d_backward",
     "batch_norm_train", "batch_norm_infer", "batch_norm_backward", "update_moving_stats",
     "dense", "dense_backward", "relu", "relu_backward", "softmax", "softmax_cross_entropy",
-    "get_num_threads", "set_num_threads",
+    "get_num_threads", "set_num_threads", "show_config",
     "layers", "models", "training", "weights",
     "Sequential", "VGG", "VGG_CONFIGS", "vgg", "vgg11", "vgg13", "vgg16", "vgg19",
 ]

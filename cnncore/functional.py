@@ -11,7 +11,7 @@ import threading
 
 import numpy as np
 
-from . import _batchnorm, _conv, _pool
+from . import _batchnorm, _conv, _isa, _pool
 from ._checks import (_fail, as_float_array, as_int, as_pair, axis_output, axis_padding,
                       check_ndim, check_shape, contiguous, padding_spec, window_geometry)
 from ._threads import blas_threads, get_num_threads
@@ -108,7 +108,7 @@ def _scratch(shape, dtype, slot="col"):
 # How a convolution runs (tuned with benchmarks/bench_core.py):
 # - float32 with the output's channels a multiple of 64, on a CPU with AVX-512:
 #   a register-blocked micro-kernel reading the padded input (no column matrix);
-USE_DIRECT = _conv.has_direct()
+USE_DIRECT = _isa.effective() == "avx512"     # capped by $CNNCORE_ISA (cnncore/_isa.py)
 DIRECT_MIN_CHANNELS = 16    # below, with a column dilation: it reads im2col rows
 DK_CHUNK = 256              # pixels per step of its kernel gradient
 # - otherwise im2col + BLAS: up to BIG_GEMM_BYTES of column matrix, one im2col

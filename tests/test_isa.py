@@ -1,0 +1,79 @@
+"""CNNCORE_ISA caps the convolution path; show_config says which path each operation takes."""
+import io
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import cnncore
+from cnncore import _isa
+
+import reference as ref
+
+
+def run_with(isa, code):
+    env = dict(os.environ)
+    env.pop("CNNCORE_ISA", None)
+    if isa is not None:
+        env["CNNCORE_ISA"] = isa
+    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+
+
+PROBE = """
+import json, numpy as np, cnncore, cnncore.functional as F
+from cnncore import _isa
+rng = np.random.default_rng(0)
+x = rng.standard_normal((1, 7, 6, 64)).astype(np.float32)
+k = rng.standard_normal((3, 3, 64, 64)).astype(np.float32)
+print(json.dumps({"direct": F.USE_DIRECT, "path": _isa.effective(),
+                  "y": cnncore.conv2d(x, k, padding="same").astype(float).ravel()[:50].tolist()}))
+"""
+
+
+@pytest.mark.parametrize("isa", [None, "avx512", "avx2", "portable", "blas", " BLAS "])
+def test_the_cap_decides_the_path_and_every_path_agrees(isa):
+    proc = run_with(isa, PROBE)
+    assert proc.returncode == 0, proc.stderr
+    got = json.loads(proc.stdout)
+    has_avx512 = "avx512" in _isa.paths()
+    direct = has_avx512 and (isa is None or isa == "avx512")
+    assert got["direct"] == direct
+    assert got["path"] == ("avx512" if direct else "blas")     # no AVX2 or portable kernel yet
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((1, 7, 6, 64)).astype(np.float32)
+    k = rng.standard_normal((3, 3, 64, 64)).astype(np.float32)
+    want = ref.conv2d(x.astype(np.float64), k.astype(np.float64), padding="same").ravel()[:50]
+    np.testing.assert_allclose(got["y"], want, rtol=1e-4, atol=1e-4)
+
+
+def test_an_unknown_cap_fails_at_import_and_says_what_is_accepted():
+    proc = run_with("sse4", "import cnncore")
+    assert proc.returncode != 0
+    assert "CNNCORE_ISA must be one of avx512, avx2, portable, blas" in proc.stderr and "'sse4'" in proc.stderr
+
+
+def test_requested_reads_the_environment():
+    assert _isa.requested({}) == "avx512"
+    assert _isa.requested({"CNNCORE_ISA": "Portable"}) == "portable"
+    with pytest.raises(ValueError, match="CNNCORE_ISA"):
+        _isa.requested({"CNNCORE_ISA": "avx1024"})
+    assert _isa.effective({"CNNCORE_ISA": "blas"}) == "blas"
+    assert _isa.effective({}) == _isa.available()
+
+
+def test_show_config_names_the_cpu_the_cap_and_each_operations_path(monkeypatch):
+    import cnncore.functional as F
+    out = io.StringIO()
+    cnncore.show_config(file=out)
+    text = out.getvalue()
+    assert text.startswith(f"cnncore {cnncore.__version__}\n")
+    assert "CNNCORE_ISA:" in text and f"path: {_isa.effective()}" in text
+    for op in ("conv2d forward:", "conv2d input gradient:", "conv2d kernel gradient:"):
+        assert op in text
+    monkeypatch.setattr(F, "USE_DIRECT", False)
+    out = io.StringIO()
+    cnncore.show_config(file=out)
+    assert "micro-kernel" not in out.getvalue() and "im2col + BLAS" in out.getvalue()
