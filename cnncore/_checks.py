@@ -15,6 +15,16 @@ def _fail(func, msg, received, exc=ValueError):
     raise exc(f"{func}: {msg}. Received: {received}")
 
 
+def as_real(value, name, func):
+    """A real scalar argument (eps, momentum, ...) as a float; an error naming it otherwise."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.ndarray)):
+        _fail(func, f"`{name}` must be a real number", f"{name}={value!r}", TypeError)
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        _fail(func, f"`{name}` must be a real number", f"{name}={value!r}", TypeError)
+
+
 def as_float_array(a, name, func, dtype=None):
     """``a`` as a float32/float64 ndarray (integers become float64).
 

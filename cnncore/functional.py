@@ -12,7 +12,7 @@ import threading
 import numpy as np
 
 from . import _batchnorm, _conv, _isa, _pool
-from ._checks import (_fail, as_float_array, as_int, as_pair, axis_output, axis_padding,
+from ._checks import (_fail, as_float_array, as_int, as_pair, as_real, axis_output, axis_padding,
                       check_ndim, check_shape, contiguous, padding_spec, window_geometry)
 from ._threads import blas_threads, get_num_threads
 
@@ -382,7 +382,7 @@ def _bn_variance(func, value, name, x, eps):
 
 
 def _check_eps(func, eps):
-    eps = float(eps)
+    eps = as_real(eps, "eps", func)
     if not eps >= 0.0:
         _fail(func, "`eps` must be >= 0", f"eps={eps!r}")
     return eps
@@ -482,7 +482,7 @@ def update_moving_stats(moving_mean, moving_var, mean, var, momentum=0.99):
     var = as_float_array(var, "var", func, dtype=moving_mean.dtype)
     for name, arr in (("moving_var", moving_var), ("mean", mean), ("var", var)):
         check_shape(arr, shape, name, func, "the shape of moving_mean")
-    momentum = float(momentum)
+    momentum = as_real(momentum, "momentum", func)
     if not 0.0 <= momentum <= 1.0:
         _fail(func, "`momentum` must be in [0, 1]", f"momentum={momentum!r}")
     new_mean = momentum * moving_mean + (1.0 - momentum) * mean

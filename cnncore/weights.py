@@ -76,8 +76,8 @@ def read_state_dict(source):
             import torch
         except ImportError:
             raise ImportError(
-                f"Reading {path!r} needs torch (pip install 'cnncore[torch]'); or save the same "
-                "tensors as .npz (numpy.savez(path, **{k: v.numpy() for k, v in sd.items()}))."
+                f"Reading {path!r} needs PyTorch (pip install torch; cnncore itself does not need it); "
+                "or save the same tensors as .npz (numpy.savez(path, **{k: v.numpy() for k, v in sd.items()}))."
             ) from None
         sd = torch.load(path, map_location="cpu", weights_only=True)
         if hasattr(sd, "state_dict"):

@@ -448,3 +448,16 @@ def test_fuzz_degenerate_sizes_reach_kernels_safely(g):
     finally:
         lib.set_num_threads(old)
         functional.SERIAL_WORK = old_serial
+
+
+@pytest.mark.parametrize("bad", ["a", None, True, [1e-3, 1e-3], object()])
+def test_scalar_arguments_that_are_not_numbers_are_named(bad):
+    x, g, b = np.ones((4, 3)), np.ones(3), np.zeros(3)
+    for call in (lambda: cn().batch_norm_train(x, g, b, eps=bad),
+                 lambda: cn().batch_norm_infer(x, g, b, b, g, eps=bad),
+                 lambda: cn().batch_norm_backward(x, x, g, b, g, eps=bad)):
+        with pytest.raises(TypeError, match=r"`eps` must be a real number\. Received: eps="):
+            call()
+    with pytest.raises(TypeError, match=r"update_moving_stats: `momentum` must be a real number"):
+        cn().update_moving_stats(b, g, b, g, momentum=bad)
+    assert cn().batch_norm_train(x, g, b, eps=np.float32(1e-3))[0].shape == x.shape   # NumPy scalars are fine

@@ -505,3 +505,15 @@ def test_load_npz_of_another_model_changes_nothing(tmp_path):
     c = small_vgg(batch_norm=False, width=1 / 8)
     with pytest.raises(ValueError, match="Received: shape"):
         c.load_weights(path)
+
+
+def test_reading_a_pth_without_torch_says_what_to_install(monkeypatch, tmp_path):
+    import sys
+    from cnncore.weights import read_state_dict
+    monkeypatch.setitem(sys.modules, "torch", None)        # `import torch` raises ImportError
+    path = str(tmp_path / "vgg19.pth")
+    with pytest.raises(ImportError) as info:
+        read_state_dict(path)
+    message = str(info.value)
+    assert path in message and "pip install torch" in message and ".npz" in message
+    assert "cnncore[torch]" not in message                 # no such extra
