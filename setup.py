@@ -67,6 +67,8 @@ class BuildExt(build_ext):
                 ext.extra_compile_args += ["-O1", "-g"]
             else:
                 ext.extra_compile_args += ["-O3"]
+            # the micro-kernels' `acc += b * w` must become fused multiply-adds
+            ext.extra_compile_args.append("-ffp-contract=fast")
         print(f"cnncore: building with OpenMP={'on' if use_openmp else 'off'}, debug={DEBUG}")
         super().build_extensions()
 
@@ -75,7 +77,7 @@ extensions = [
     Extension(
         f"cnncore.{name}",
         [f"cnncore/{name}.pyx"],
-        depends=["cnncore/_direct.h", "cnncore/_bn_kernels.h"],
+        depends=["cnncore/_direct.h", "cnncore/_ukernel.h", "cnncore/_bn_kernels.h"],
         include_dirs=[numpy.get_include(), "cnncore"],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_2_0_API_VERSION")],
     )

@@ -14,8 +14,9 @@ from cython.parallel cimport parallel, prange, threadid
 from libc.string cimport memcpy, memset
 from scipy.linalg.cython_blas cimport dgemm, sgemm
 
-from cnncore._direct cimport (CNNCORE_COLS, CNNCORE_ROWS, cnncore_direct_block,
-                             cnncore_dkernel_tasks, cnncore_has_avx512)
+from cnncore._direct cimport (CNNCORE_AVX2, CNNCORE_AVX512, CNNCORE_PORTABLE,
+                             cnncore_direct_block, cnncore_dkernel_tasks, cnncore_isa_cols,
+                             cnncore_isa_rows, cnncore_isa_supported)
 
 
 cdef inline void _gemm(char transa, char transb, int m, int n, int k,
@@ -189,14 +190,20 @@ def dilate_rows_cols(const floating[:, :, :, ::1] dy,   # IN  (N, OH, OW, O)
 
 
 # ---------------------------------------------------------------------------
-# Direct float32 path: register-blocked AVX-512 micro-kernel (see _direct.h)
+# Direct float32 path: register-blocked micro-kernels (see _direct.h)
 
-DIRECT_COLS = CNNCORE_COLS
+ISA_CODES = {"avx512": CNNCORE_AVX512, "avx2": CNNCORE_AVX2, "portable": CNNCORE_PORTABLE}
 
 
-def has_direct():
-    """True when this CPU runs the AVX-512 direct convolution."""
-    return bool(cnncore_has_avx512())
+def isa_supported(str isa):
+    """True when this CPU and build run the micro-kernel ``isa`` (a key of ISA_CODES)."""
+    return bool(cnncore_isa_supported(ISA_CODES[isa]))
+
+
+def isa_block(str isa):
+    """(rows, columns) of the micro-kernel's register block: columns are output channels."""
+    code = ISA_CODES[isa]
+    return cnncore_isa_rows(code), cnncore_isa_cols(code)
 
 
 def pad_into(const floating[:, :, :, ::1] x,   # IN  (N, H, W, C)
@@ -224,12 +231,13 @@ def pad_into(const floating[:, :, :, ::1] x,   # IN  (N, H, W, C)
 
 
 def direct_forward(const float[:, :, :, ::1] xp,     # IN  padded input (N, Hp, Wp, C)
-                   const float[:, :, ::1] wpack,     # IN  (O / 64, KH*KW*C, 64)
+                   const float[:, :, ::1] wpack,     # IN  (ceil(O / cols), KH*KW*C, cols)
                    const float[::1] bias,            # IN  (O,) or empty: no bias
                    const Py_ssize_t[::1] off,        # IN  (ntaps,) offsets of runs into xp
                    float[:, :, :, ::1] y,            # OUT (N, OH, OW, O)
-                   Py_ssize_t run, int sh, int sw, int nthreads):
-    """y = conv(xp, w) + bias; tasks are (64-channel block, pixel chunk) pairs.
+                   Py_ssize_t run, int sh, int sw, bint relu, str isa, int nthreads):
+    """y = conv(xp, w) + bias (then max(y, 0) with relu); tasks are (channel block,
+    pixel chunk) pairs.
 
     Each output pixel reads ntaps runs of ``run`` contiguous values starting
     at its receptive field's corner plus ``off[t]``.  Tasks are handed out
@@ -237,11 +245,12 @@ def direct_forward(const float[:, :, :, ::1] xp,     # IN  padded input (N, Hp, 
     block's weights in cache), so a thread the OS holds back does not hold
     up the others.
     """
+    cdef int code = ISA_CODES[isa]
     cdef Py_ssize_t Hp = xp.shape[1], Wp = xp.shape[2], C = xp.shape[3]
     cdef Py_ssize_t OH = y.shape[1], OW = y.shape[2], O = y.shape[3]
     cdef Py_ssize_t P = y.shape[0] * OH * OW
-    cdef Py_ssize_t nblocks = wpack.shape[0]
-    cdef Py_ssize_t rows = CNNCORE_ROWS
+    cdef Py_ssize_t nblocks = wpack.shape[0], cols = wpack.shape[2]
+    cdef Py_ssize_t rows = cnncore_isa_rows(code)
     cdef Py_ssize_t nchunks = min(4 * nthreads, (P + 16 * rows - 1) // (16 * rows)) if nthreads > 1 else 1
     cdef Py_ssize_t chunk = ((P + rows - 1) // rows + nchunks - 1) // nchunks * rows
     cdef Py_ssize_t task, ob, p0, p1
@@ -251,64 +260,68 @@ def direct_forward(const float[:, :, :, ::1] xp,     # IN  padded input (N, Hp, 
     cdef const float* wptr = &wpack[0, 0, 0]
     cdef const float* bptr = &bias[0] if has_bias else NULL
     cdef float* yptr = &y[0, 0, 0, 0]
-    cdef Py_ssize_t wstride = wpack.shape[1] * wpack.shape[2]
+    cdef Py_ssize_t wstride = wpack.shape[1] * cols
+    assert cnncore_isa_cols(code) == cols and nblocks * cols >= O
     with nogil:
         for task in prange(nblocks * nchunks, num_threads=nthreads, schedule="dynamic"):
             ob = task // nchunks
             p0 = (task - ob * nchunks) * chunk
             p1 = min(p0 + chunk, P)
             if p0 < p1:
-                cnncore_direct_block(xptr, Hp, Wp, C, OH, OW, sh, sw, &off[0], ntaps, run,
+                cnncore_direct_block(code, xptr, Hp, Wp, C, OH, OW, sh, sw, &off[0], ntaps, run,
                                      wptr + ob * wstride,
-                                     bptr + ob * CNNCORE_COLS if has_bias else NULL,
-                                     yptr + ob * CNNCORE_COLS, O, p0, p1)
+                                     bptr + ob * cols if has_bias else NULL, relu,
+                                     yptr + ob * cols, O, <int> min(cols, O - ob * cols), p0, p1)
 
 
 def direct_dkernel(const float[:, :, :, ::1] xp,     # IN  padded input (N, Hp, Wp, C)
-                   const float[:, :, :, ::1] dy,     # IN  (N, OH, OW, O)
+                   const float[:, ::1] dy,           # IN  (N*OH*OW, ldy): ldy >= O, a multiple of cols
                    const Py_ssize_t[::1] off,        # IN  (ntaps,) offsets of runs into xp
-                   float[:, ::1] dkt,                # OUT (O, ntaps*run), zeroed
-                   Py_ssize_t run, int sh, int sw, Py_ssize_t chunk, int nthreads):
-    """Transposed kernel gradient, dkt[o, k] = sum_p dy[p, o] * col[p, k].
+                   float[:, ::1] dk,                 # OUT (ntaps*run, O), zeroed
+                   int OH, int OW, Py_ssize_t run, int sh, int sw, Py_ssize_t chunk,
+                   str isa, int nthreads):
+    """Kernel gradient dk[k, o] += sum_p col[p, k] * dy[p, o].
 
-    Each thread owns a contiguous range of (run, 64-value block, 6-channel
-    block) tasks, so no two threads write the same part of dkt, and walks
-    the pixels chunk by chunk so that a chunk of x and dy stays in cache
-    while all its tasks use it.
+    Each thread owns a contiguous range of (6 reduction rows, channel block)
+    tasks, so no two threads write the same part of dk, and walks the pixels
+    chunk by chunk so that a chunk of x and dy stays in cache while all its
+    tasks use it.
     """
+    cdef int code = ISA_CODES[isa]
     cdef Py_ssize_t Hp = xp.shape[1], Wp = xp.shape[2], C = xp.shape[3]
-    cdef Py_ssize_t OH = dy.shape[1], OW = dy.shape[2], O = dy.shape[3]
-    cdef Py_ssize_t P = dy.shape[0] * OH * OW
-    cdef Py_ssize_t K = dkt.shape[1]
-    cdef Py_ssize_t ntasks = off.shape[0] * (run // CNNCORE_COLS) * \
-        ((O + CNNCORE_ROWS - 1) // CNNCORE_ROWS)
+    cdef Py_ssize_t P = dy.shape[0], ldy = dy.shape[1]
+    cdef Py_ssize_t K = dk.shape[0], O = dk.shape[1]
+    cdef Py_ssize_t rows = cnncore_isa_rows(code), cols = cnncore_isa_cols(code)
+    cdef Py_ssize_t ntasks = (K + rows - 1) // rows * ((O + cols - 1) // cols)
     cdef Py_ssize_t t
     cdef const float* xptr = &xp[0, 0, 0, 0]
-    cdef const float* dyptr = &dy[0, 0, 0, 0]
-    cdef float* dkptr = &dkt[0, 0]
+    cdef const float* dyptr = &dy[0, 0]
+    cdef float* dkptr = &dk[0, 0]
+    assert ldy % cols == 0 and ldy >= O and P == xp.shape[0] * OH * OW
     with nogil:
         for t in prange(nthreads, num_threads=nthreads, schedule="static"):
-            cnncore_dkernel_tasks(xptr, Hp, Wp, C, OH, OW, sh, sw, &off[0], run, dyptr, O,
-                                  dkptr, K, P, chunk, t * ntasks // nthreads,
+            cnncore_dkernel_tasks(code, xptr, Hp, Wp, C, OH, OW, sh, sw, &off[0], run, dyptr, ldy,
+                                  O, dkptr, K, P, chunk, t * ntasks // nthreads,
                                   (t + 1) * ntasks // nthreads)
 
 
 def pack_weights(const float[:, :, :, ::1] kernel,   # IN  (KH, KW, C, O)
-                 float[:, :, ::1] out,               # OUT (blocks, KH*KW*R, 64)
+                 float[:, :, ::1] out,               # OUT (blocks, KH*KW*R, cols)
                  bint flip, int nthreads):
-    """The micro-kernel's weight layout, in one parallel pass over the kernel.
+    """The micro-kernel's weight layout, in one parallel pass over the kernel,
+    zero past the last output channel.
 
-    flip False (forward): out[b, t*C + c, v] = kernel[t, c, b*64 + v], blocks over O.
+    flip False (forward): out[b, t*C + c, v] = kernel[t, c, b*cols + v], blocks over O.
     flip True (input gradient, a correlation with the kernel flipped in both
     spatial axes and its channels swapped):
-    out[b, t*O + o, v] = kernel[T-1-t, b*64 + v, o], blocks over C.
+    out[b, t*O + o, v] = kernel[T-1-t, b*cols + v, o], blocks over C.
     """
     cdef Py_ssize_t T = kernel.shape[0] * kernel.shape[1]
     cdef Py_ssize_t C = kernel.shape[2], O = kernel.shape[3]
-    cdef Py_ssize_t cols = CNNCORE_COLS
-    cdef Py_ssize_t nb = out.shape[0]
+    cdef Py_ssize_t nb = out.shape[0], cols = out.shape[2]
     cdef Py_ssize_t R = C if not flip else O
-    cdef Py_ssize_t task, t, b, r, v
+    cdef Py_ssize_t Q = O if not flip else C      # the channels blocked over
+    cdef Py_ssize_t task, t, b, r, v, n
     cdef const float* src
     cdef const float* kp = &kernel[0, 0, 0, 0]
     cdef float* outp = &out[0, 0, 0]
@@ -317,13 +330,15 @@ def pack_weights(const float[:, :, :, ::1] kernel,   # IN  (KH, KW, C, O)
         for task in prange(T * nb, num_threads=nthreads, schedule="static"):
             t = task // nb
             b = task - t * nb
+            n = min(cols, Q - b * cols)
             dst = outp + (b * T * R + t * R) * cols
             if not flip:
                 src = kp + t * C * O + b * cols
                 for r in range(R):
-                    memcpy(dst + r * cols, src + r * O, cols * sizeof(float))
+                    memcpy(dst + r * cols, src + r * O, n * sizeof(float))
+                    memset(dst + r * cols + n, 0, (cols - n) * sizeof(float))
             else:
                 src = kp + (T - 1 - t) * C * O + b * cols * O
                 for r in range(R):
                     for v in range(cols):
-                        dst[r * cols + v] = src[v * O + r]
+                        dst[r * cols + v] = src[v * O + r] if v < n else 0

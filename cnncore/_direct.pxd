@@ -1,16 +1,20 @@
-"""Declarations of the AVX-512 convolution micro-kernels in _direct.h."""
+"""Declarations of the convolution micro-kernels in _direct.h."""
 
 cdef extern from "_direct.h" nogil:
-    int cnncore_has_avx512()
-    void cnncore_direct_block(const float* x, Py_ssize_t Hp, Py_ssize_t Wp, Py_ssize_t C,
+    enum:
+        CNNCORE_AVX512
+        CNNCORE_AVX2
+        CNNCORE_PORTABLE
+    int cnncore_isa_supported(int isa)
+    int cnncore_isa_cols(int isa)
+    int cnncore_isa_rows(int isa)
+    void cnncore_direct_block(int isa, const float* x, Py_ssize_t Hp, Py_ssize_t Wp, Py_ssize_t C,
                               Py_ssize_t OH, Py_ssize_t OW, Py_ssize_t sh, Py_ssize_t sw,
                               const Py_ssize_t* off, int ntaps, Py_ssize_t run, const float* w,
-                              const float* bias, float* y, Py_ssize_t ldy,
+                              const float* bias, int relu, float* y, Py_ssize_t ldy, int ncols,
                               Py_ssize_t p0, Py_ssize_t p1)
-    void cnncore_dkernel_tasks(const float* x, Py_ssize_t Hp, Py_ssize_t Wp, Py_ssize_t C,
+    void cnncore_dkernel_tasks(int isa, const float* x, Py_ssize_t Hp, Py_ssize_t Wp, Py_ssize_t C,
                                Py_ssize_t OH, Py_ssize_t OW, Py_ssize_t sh, Py_ssize_t sw,
                                const Py_ssize_t* off, Py_ssize_t run, const float* dy,
-                               Py_ssize_t O, float* dkt, Py_ssize_t K, Py_ssize_t P,
+                               Py_ssize_t ldy, Py_ssize_t O, float* dk, Py_ssize_t K, Py_ssize_t P,
                                Py_ssize_t chunk, Py_ssize_t task0, Py_ssize_t task1)
-    int CNNCORE_ROWS
-    int CNNCORE_COLS

@@ -1,10 +1,10 @@
 """Which convolution path may run: what the CPU has, capped by ``$CNNCORE_ISA``.
 
 ``CNNCORE_ISA`` (read once, at import) names the most a process may use, from
-the fastest down: ``avx512`` (the register-blocked AVX-512 micro-kernel),
-``avx2``, ``portable`` (micro-kernels still to come: until then these run
-im2col + BLAS) and ``blas`` (im2col + BLAS GEMM only).  Unset, it is the best
-the CPU has.  For tests, benchmarks and CPUs that misreport their features.
+the fastest down: ``avx512``, ``avx2`` (AVX2 + FMA), ``portable`` (the same
+register-blocked micro-kernel in each, see _direct.h; portable is built for
+the compiler's baseline: SSE2 on x86-64, NEON on aarch64) and ``blas``
+(im2col + BLAS GEMM only).  Unset, it is the best the CPU has.  For tests, benchmarks and CPUs that misreport their features.
 """
 import os
 
@@ -25,9 +25,8 @@ def requested(environ=None):
 
 
 def paths():
-    """The paths this CPU and this build can run, the fastest first (no AVX2 or portable
-    micro-kernel is built yet: with those caps, im2col + BLAS runs)."""
-    return (["avx512"] if _conv.has_direct() else []) + ["blas"]
+    """The paths this CPU and this build can run, the fastest first."""
+    return [isa for isa in ISAS[:-1] if _conv.isa_supported(isa)] + ["blas"]
 
 
 def available():
@@ -39,6 +38,12 @@ def effective(environ=None):
     """The path that runs: the fastest one the cap allows."""
     cap = ISAS.index(requested(environ))
     return next(p for p in paths() if ISAS.index(p) >= cap)
+
+
+def microkernel(environ=None):
+    """The micro-kernel float32 convolutions run on, or None (im2col + BLAS)."""
+    path = effective(environ)
+    return None if path == "blas" else path
 
 
 def cpu_flags():
@@ -78,23 +83,29 @@ def show_config(file=None):
     from . import __version__, functional
     from ._threads import get_num_threads
 
-    cap, path = requested(), effective()
-    direct = functional.USE_DIRECT
-    cols = _conv.DIRECT_COLS
+    def kernel(isa):
+        rows, cols = _conv.isa_block(isa)
+        return (f"the {isa} micro-kernel ({rows} pixels x {cols} channels in registers, "
+                f"no column matrix)")
+
     blas = "im2col + BLAS GEMM (tiles of the column matrix spread over the threads)"
-    kernel = "the AVX-512 micro-kernel (registers hold the output block; no column matrix)"
-    rules = [("conv2d forward", "output"), ("conv2d input gradient", "input"), ("conv2d kernel gradient", "input")]
+    isa = functional.MICROKERNEL
     lines = [
         f"cnncore {__version__}",
         f"CPU: {cpu_name()}; features: {', '.join(cpu_flags()) or 'unknown'}",
-        f"{ENV}: {os.environ.get(ENV) or '(unset)'} -> cap {cap}; this CPU and build have {available()}; "
-        f"path: {path}",
+        f"{ENV}: {os.environ.get(ENV) or '(unset)'} -> cap {requested()}; this CPU and build have "
+        f"{', '.join(paths())}; path: {effective()}",
         f"threads: {get_num_threads()} (cnncore.set_num_threads, OMP_NUM_THREADS); "
         f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(unset)')}",
     ]
-    for op, side in rules:
-        lines += [f"{op}:",
-                  f"  float32, {side} channels a multiple of {cols}: {kernel if direct else blas}",
-                  f"  otherwise: {blas}"]
+    for op, blocked in [("conv2d forward", "output"), ("conv2d input gradient", "input"),
+                        ("conv2d kernel gradient", "output")]:
+        lines.append(f"{op}:")
+        if isa:
+            lines.append(f"  float32: {kernel(isa)}")
+            if isa == "avx512":
+                lines.append(f"  float32, fewer than {functional.AVX2_BELOW} {blocked} channels: "
+                             f"{kernel('avx2')}")
+        lines.append(f"  {'float64' if isa else 'float32 and float64'}: {blas}")
     lines.append("batch norm, max pooling, ReLU: OpenMP loops in C (any CPU); dense, softmax: NumPy")
     print("\n".join(lines), file=file or sys.stdout)

@@ -106,9 +106,12 @@ def _scratch(shape, dtype, slot="col"):
 
 
 # How a convolution runs (tuned with benchmarks/bench_core.py):
-# - float32 with the output's channels a multiple of 64, on a CPU with AVX-512:
-#   a register-blocked micro-kernel reading the padded input (no column matrix);
-USE_DIRECT = _isa.effective() == "avx512"     # capped by $CNNCORE_ISA (cnncore/_isa.py)
+# - float32: a register-blocked micro-kernel reading the padded input (no
+#   column matrix), the fastest this CPU has, capped by $CNNCORE_ISA
+#   (cnncore/_isa.py); on AVX-512, blocks of fewer than AVX2_BELOW channels
+#   use the AVX2 one, whose narrower block wastes less on padding columns;
+MICROKERNEL = _isa.microkernel()
+AVX2_BELOW = 32
 DIRECT_MIN_CHANNELS = 16    # below, with a column dilation: it reads im2col rows
 DK_CHUNK = 256              # pixels per step of its kernel gradient
 # - otherwise im2col + BLAS: up to BIG_GEMM_BYTES of column matrix, one im2col
@@ -150,8 +153,9 @@ def _conv_forward(x, kernel, bias, stride, dilation, pt, pl, OH, OW, flip=False)
     if x.size == 0:  # only padding under the kernel (e.g. a zero-width image, padded)
         y[...] = 0 if bias is None else bias
         return y
-    if USE_DIRECT and dtype == np.float32 and O % _conv.DIRECT_COLS == 0 and pt >= 0 and pl >= 0:
-        _conv_direct(x, kernel, bias_arr, y, stride, dilation, pt, pl, nt, flip)
+    isa = _microkernel(dtype, O, pt, pl)
+    if isa:
+        _conv_direct(x, kernel, bias_arr, y, stride, dilation, pt, pl, nt, flip, isa)
         return y
     if flip:
         kernel = np.ascontiguousarray(kernel[::-1, ::-1].transpose(0, 1, 3, 2))
@@ -179,8 +183,17 @@ def _conv_forward(x, kernel, bias, stride, dilation, pt, pl, OH, OW, flip=False)
     return y
 
 
+def _microkernel(dtype, channels, pt, pl):
+    """The micro-kernel for a call blocking ``channels`` channels, or None: im2col + BLAS."""
+    if MICROKERNEL is None or dtype != np.float32 or pt < 0 or pl < 0:
+        return None
+    if MICROKERNEL == "avx512" and channels < AVX2_BELOW:
+        return "avx2"           # every AVX-512 CPU has AVX2
+    return MICROKERNEL
+
+
 def _direct_source(x, KH, KW, OH, OW, stride, dilation, pt, pl, nthreads):
-    """What the AVX-512 micro-kernels read: ``(src, off, run, sh, sw)``.
+    """What the micro-kernels read: ``(src, off, run, sh, sw)``.
 
     Receptive fields are read straight from the zero-padded input ``src``:
     each output pixel's corner plus ``off[t]`` starts a run of ``run``
@@ -209,16 +222,16 @@ def _direct_source(x, KH, KW, OH, OW, stride, dilation, pt, pl, nthreads):
     return src, np.array(off, dtype=np.intp), run, sh, sw
 
 
-def _conv_direct(x, kernel, bias, y, stride, dilation, pt, pl, nthreads, flip):
-    """float32 convolution on the AVX-512 micro-kernel (pt, pl >= 0, y's channels % 64 == 0)."""
+def _conv_direct(x, kernel, bias, y, stride, dilation, pt, pl, nthreads, flip, isa):
+    """float32 convolution on the micro-kernel ``isa`` (pt, pl >= 0)."""
     KH, KW = kernel.shape[:2]
     C, O = x.shape[3], y.shape[3]
     src, off, run, sh, sw = _direct_source(x, KH, KW, y.shape[1], y.shape[2], stride,
                                            dilation, pt, pl, nthreads)
-    cols = _conv.DIRECT_COLS
-    wpack = _scratch((O // cols, KH * KW * C, cols), x.dtype, "packed")
+    cols = _conv.isa_block(isa)[1]
+    wpack = _scratch((-(-O // cols), KH * KW * C, cols), x.dtype, "packed")
     _conv.pack_weights(kernel, wpack, flip, nthreads)
-    _conv.direct_forward(src, wpack, bias, off, y, run, sh, sw, nthreads)
+    _conv.direct_forward(src, wpack, bias, off, y, run, sh, sw, False, isa, nthreads)
 
 
 def _conv_dkernel(x, dy, KH, KW, stride, dilation, pt, pl):
@@ -231,12 +244,19 @@ def _conv_dkernel(x, dy, KH, KW, stride, dilation, pt, pl):
     if x.size == 0 or dy.size == 0:
         return np.zeros((KH, KW, C, O), dtype=dtype)
     nt = _threads_for(dy.size * K // 16)
-    if USE_DIRECT and dtype == np.float32 and C % _conv.DIRECT_COLS == 0 and pt >= 0 and pl >= 0:
+    isa = _microkernel(dtype, O, pt, pl)
+    if isa:
         src, off, run, sh, sw = _direct_source(x, KH, KW, OH, OW, stride, dilation, pt, pl, nt)
-        dkt = _empty_aligned((O, K), dtype)  # accumulated into with 64-byte loads/stores
-        dkt.fill(0)
-        _conv.direct_dkernel(src, dy, off, dkt, run, sh, sw, DK_CHUNK, nt)
-        return dkt.T.reshape(KH, KW, C, O)
+        cols = _conv.isa_block(isa)[1]
+        dy2d = dy.reshape(P, O)
+        if O % cols:    # the kernel loads whole blocks of dy's channels
+            padded = _scratch((P, -(-O // cols) * cols), dtype, "dy")
+            padded[:, O:] = 0
+            padded[:, :O] = dy2d
+            dy2d = padded
+        dk = np.zeros((K, O), dtype=dtype)
+        _conv.direct_dkernel(src, dy2d, off, dk, OH, OW, run, sh, sw, DK_CHUNK, isa, nt)
+        return dk.reshape(KH, KW, C, O)
     if P * K * dtype.itemsize <= BIG_GEMM_BYTES:
         col = _scratch((P, K), dtype)
         _conv.im2col(x, col, OH, OW, KH, KW, stride[0], stride[1],

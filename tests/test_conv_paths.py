@@ -1,12 +1,13 @@
 """Every internal convolution path against the NumPy reference.
 
-cnncore.functional picks a path per call: the AVX-512 micro-kernel (float32,
-C_out a multiple of 64) reading the padded input or an im2col matrix, one
-im2col + multi-threaded GEMM, or tiles of im2col + GEMM spread over threads.
-Each is forced here in turn (by the module's tuning switches) on geometries
-that reach its edge cases: channel counts around the 64-wide block, pixel
-counts that leave a partial 6-pixel block, strides, dilations, asymmetric
-padding, batches, and thread counts.
+cnncore.functional picks a path per call: a micro-kernel (float32: AVX-512,
+AVX2 or portable) reading the padded input or an im2col matrix, one im2col
++ multi-threaded GEMM, or tiles of im2col + GEMM spread over threads.  Each
+is forced here in turn (by the module's tuning switches; a micro-kernel this
+CPU cannot run is skipped) on geometries that reach its edge cases: channel
+counts around and below the 16- and 64-wide blocks, pixel counts that leave
+a partial block of rows, strides, dilations, asymmetric padding, batches,
+and thread counts.
 
 Tolerances: float64 results agree with the float64 reference to 1e-10
 relative to the output's scale (only summation order differs); float32
@@ -20,10 +21,11 @@ import cnncore
 import cnncore.functional as F
 import reference as ref
 
+MICROKERNELS = ("avx512", "avx2", "portable")
 PATHS = {
-    "direct": dict(USE_DIRECT=True),
-    "one_gemm": dict(USE_DIRECT=False, BIG_GEMM_BYTES=1 << 40),
-    "tiles": dict(USE_DIRECT=False, BIG_GEMM_BYTES=0, TILE_BYTES=2048),
+    **{isa: dict(MICROKERNEL=isa) for isa in MICROKERNELS},
+    "one_gemm": dict(MICROKERNEL=None, BIG_GEMM_BYTES=1 << 40),
+    "tiles": dict(MICROKERNEL=None, BIG_GEMM_BYTES=0, TILE_BYTES=2048),
 }
 
 CASES = [
@@ -37,13 +39,17 @@ CASES = [
     (1, 4, 4, 64, 4, 4, 64, 3, 1, 1),
     (2, 13, 3, 8, 5, 1, 192, (1, 3), 1, "same"),
     (1, 1, 1, 64, 1, 1, 64, 1, 1, "valid"),
+    (1, 9, 10, 3, 3, 3, 3, 1, 1, "same"),
+    (2, 7, 8, 20, 3, 3, 17, (1, 2), 1, "same"),
+    (1, 8, 6, 70, 3, 3, 40, 1, (2, 1), "same"),
+    (1, 6, 7, 16, 2, 2, 100, 2, 1, "valid"),
 ]
 
 
 @pytest.fixture(params=list(PATHS))
 def path(request, monkeypatch):
-    if request.param == "direct" and not cnncore._conv.has_direct():
-        pytest.skip("this CPU has no AVX-512: the direct path is never taken here")
+    if request.param in MICROKERNELS and not cnncore._conv.isa_supported(request.param):
+        pytest.skip(f"this CPU cannot run the {request.param} micro-kernel")
     for name, value in PATHS[request.param].items():
         monkeypatch.setattr(F, name, value)
     return request.param
@@ -84,16 +90,18 @@ def test_path_matches_reference(path, threads, case, dtype, tol):
         assert scaled_error(got, want) < tol
 
 
-def test_direct_path_is_taken_on_avx512(monkeypatch):
-    """On a CPU with AVX-512, float32 convolutions with C_out % 64 == 0 use the micro-kernel."""
-    if not cnncore._conv.has_direct():
-        pytest.skip("this CPU has no AVX-512")
+def test_float32_takes_the_best_micro_kernel_and_float64_blas(monkeypatch):
+    """float32 convolutions use the fastest micro-kernel the CPU has; on AVX-512 CPUs, the
+    AVX2 one for fewer than 32 blocked channels; float64 always goes through BLAS."""
+    best = cnncore._isa.microkernel({})
     calls = []
     real = cnncore._conv.direct_forward
     monkeypatch.setattr(cnncore._conv, "direct_forward",
-                        lambda *a: calls.append(1) or real(*a))
+                        lambda *a: calls.append(a[-2]) or real(*a))
+    monkeypatch.setattr(F, "MICROKERNEL", best)
     x = np.ones((1, 6, 6, 8), np.float32)
     cnncore.conv2d(x, np.ones((3, 3, 8, 64), np.float32), padding="same")
-    assert calls == [1]
+    cnncore.conv2d(x, np.ones((3, 3, 8, 8), np.float32), padding="same")
+    assert calls == [best, "avx2" if best == "avx512" else best]
     cnncore.conv2d(x.astype(np.float64), np.ones((3, 3, 8, 64)), padding="same")
-    assert calls == [1]  # float64 goes through BLAS
+    assert len(calls) == 2

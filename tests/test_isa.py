@@ -28,7 +28,7 @@ from cnncore import _isa
 rng = np.random.default_rng(0)
 x = rng.standard_normal((1, 7, 6, 64)).astype(np.float32)
 k = rng.standard_normal((3, 3, 64, 64)).astype(np.float32)
-print(json.dumps({"direct": F.USE_DIRECT, "path": _isa.effective(),
+print(json.dumps({"microkernel": F.MICROKERNEL, "path": _isa.effective(),
                   "y": cnncore.conv2d(x, k, padding="same").astype(float).ravel()[:50].tolist()}))
 """
 
@@ -38,10 +38,10 @@ def test_the_cap_decides_the_path_and_every_path_agrees(isa):
     proc = run_with(isa, PROBE)
     assert proc.returncode == 0, proc.stderr
     got = json.loads(proc.stdout)
-    has_avx512 = "avx512" in _isa.paths()
-    direct = has_avx512 and (isa is None or isa == "avx512")
-    assert got["direct"] == direct
-    assert got["path"] == ("avx512" if direct else "blas")     # no AVX2 or portable kernel yet
+    cap = _isa.ISAS.index((isa or "avx512").strip().lower())
+    want_path = next(p for p in _isa.paths() if _isa.ISAS.index(p) >= cap)
+    assert got["path"] == want_path
+    assert got["microkernel"] == (None if want_path == "blas" else want_path)
     rng = np.random.default_rng(0)
     x = rng.standard_normal((1, 7, 6, 64)).astype(np.float32)
     k = rng.standard_normal((3, 3, 64, 64)).astype(np.float32)
@@ -53,6 +53,13 @@ def test_an_unknown_cap_fails_at_import_and_says_what_is_accepted():
     proc = run_with("sse4", "import cnncore")
     assert proc.returncode != 0
     assert "CNNCORE_ISA must be one of avx512, avx2, portable, blas" in proc.stderr and "'sse4'" in proc.stderr
+
+
+def test_every_x86_64_cpu_with_avx2_runs_avx2_and_every_cpu_the_portable_kernel():
+    flags = _isa.cpu_flags()
+    assert "portable" in _isa.paths() and _isa.paths()[-1] == "blas"
+    assert ("avx2" in _isa.paths()) == ("avx2" in flags and "fma" in flags)
+    assert ("avx512" in _isa.paths()) == ("avx512f" in flags and "fma" in flags)
 
 
 def test_requested_reads_the_environment():
@@ -73,7 +80,7 @@ def test_show_config_names_the_cpu_the_cap_and_each_operations_path(monkeypatch)
     assert "CNNCORE_ISA:" in text and f"path: {_isa.effective()}" in text
     for op in ("conv2d forward:", "conv2d input gradient:", "conv2d kernel gradient:"):
         assert op in text
-    monkeypatch.setattr(F, "USE_DIRECT", False)
+    monkeypatch.setattr(F, "MICROKERNEL", None)
     out = io.StringIO()
     cnncore.show_config(file=out)
     assert "micro-kernel" not in out.getvalue() and "im2col + BLAS" in out.getvalue()

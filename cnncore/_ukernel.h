@@ -1,0 +1,250 @@
+/* One instance of the float32 convolution micro-kernels, written once with
+ * GCC/Clang vector extensions and included by _direct.h once per
+ * instruction set, with these macros set:
+ *
+ *   KT_SUFFIX  suffix of every name defined here (avx512, avx2, portable)
+ *   KT_TARGET  the function attribute that selects the instruction set
+ *              (empty: the compiler's baseline for the target CPU)
+ *   KT_VW      floats per vector register
+ *   KT_NV      vector registers per row of the register block
+ *   KT_ROWS    rows of the register block
+ *
+ * A block of KT_ROWS x KT_COLS accumulators lives in registers (AVX-512:
+ * 6 pixels x 64 channels in 24 zmm; AVX2: 6 x 16 in 12 ymm), and the GEMM
+ * behind the convolution streams through it without writing a column
+ * matrix: for channels-last input, an output pixel's receptive field is a
+ * few runs of contiguous values of the (padded) input.
+ *
+ * Both kernels need: every read of the input inside it (callers pad it);
+ * the forward's weights packed as (ceil(O / KT_COLS), K, KT_COLS), zero
+ * past O; the kernel gradient's dy with rows of a multiple of KT_COLS
+ * values.  A partial block of columns is loaded and stored through a small
+ * buffer, so nothing outside the output is written.
+ */
+
+#define KT_CAT2(a, b) a##_##b
+#define KT_CAT(a, b) KT_CAT2(a, b)
+#define KT(name) KT_CAT(name, KT_SUFFIX)
+#define KT_COLS (KT_VW * KT_NV)
+#define KT_INLINE KT_TARGET static inline __attribute__((always_inline))
+#define KT_UNROLL _Pragma("GCC unroll 16")
+
+typedef float KT(cnncore_vec) __attribute__((vector_size(KT_VW * sizeof(float))));
+typedef int KT(cnncore_mask) __attribute__((vector_size(KT_VW * sizeof(int))));
+#define VEC KT(cnncore_vec)
+#define MASK KT(cnncore_mask)
+
+KT_INLINE VEC KT(vload)(const float *p)
+{
+    VEC v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+KT_INLINE void KT(vstore)(float *p, VEC v)
+{
+    memcpy(p, &v, sizeof v);
+}
+
+/* x - 0 is exactly x (-0 too), so the compiler drops the subtraction: a broadcast */
+#define KT_SPLAT(s) ((s) - (VEC){0})
+
+/* Rows r < nrows of a block of `ncols` columns from y (rows of ldy floats) into acc;
+ * spare rows read row 0. */
+KT_INLINE void KT(load_block)(VEC acc[KT_ROWS][KT_NV], const float *y, ptrdiff_t ldy,
+                              int nrows, int ncols)
+{
+    KT_UNROLL for (int r = 0; r < KT_ROWS; r++) {
+        const float *in = y + (ptrdiff_t)(r < nrows ? r : 0) * ldy;
+        if (ncols == KT_COLS) {
+            KT_UNROLL for (int v = 0; v < KT_NV; v++) acc[r][v] = KT(vload)(in + v * KT_VW);
+        } else {
+            float tmp[KT_COLS] = {0};
+            memcpy(tmp, in, (size_t)ncols * sizeof(float));
+            KT_UNROLL for (int v = 0; v < KT_NV; v++) acc[r][v] = KT(vload)(tmp + v * KT_VW);
+        }
+    }
+}
+
+/* Rows r < nrows, columns < ncols of acc (+ add, a block of the same shape) into y. */
+KT_INLINE void KT(store_block)(VEC acc[KT_ROWS][KT_NV], float *y, ptrdiff_t ldy,
+                               int nrows, int ncols, int accumulate)
+{
+    KT_UNROLL for (int r = 0; r < KT_ROWS; r++) {
+        if (r >= nrows) break;
+        float *out = y + (ptrdiff_t)r * ldy;
+        if (ncols == KT_COLS) {
+            KT_UNROLL for (int v = 0; v < KT_NV; v++)
+                KT(vstore)(out + v * KT_VW, accumulate ? acc[r][v] + KT(vload)(out + v * KT_VW)
+                                                       : acc[r][v]);
+        } else {
+            float tmp[KT_COLS];
+            KT_UNROLL for (int v = 0; v < KT_NV; v++) KT(vstore)(tmp + v * KT_VW, acc[r][v]);
+            for (int c = 0; c < ncols; c++) out[c] = accumulate ? out[c] + tmp[c] : tmp[c];
+        }
+    }
+}
+
+/* One chunk k0..k1-1 (of K) of the reduction for a block of pixels x channels:
+ * y[r, 0:ncols] (+)= sum_{k0 <= t*run + c < k1} src[r][off[t] + c] * w[(t*run + c - k0)*COLS : +COLS].
+ * The first chunk starts from the bias (when there is one); the last one
+ * applies the ReLU (when asked). */
+KT_TARGET static void KT(cnncore_ukernel)(
+    const float *const *src, const ptrdiff_t *off, ptrdiff_t run, ptrdiff_t k0, ptrdiff_t k1,
+    ptrdiff_t K, const float *w, const float *bias, int relu, float *y, ptrdiff_t ldy,
+    int nrows, int ncols)
+{
+    VEC acc[KT_ROWS][KT_NV], wv[KT_NV];
+    if (k0 == 0) {
+        VEC b0[KT_NV];
+        if (bias) {
+            float tmp[KT_COLS] = {0};
+            memcpy(tmp, bias, (size_t)ncols * sizeof(float));
+            KT_UNROLL for (int v = 0; v < KT_NV; v++) b0[v] = KT(vload)(tmp + v * KT_VW);
+        } else {
+            KT_UNROLL for (int v = 0; v < KT_NV; v++) b0[v] = (VEC){0};
+        }
+        KT_UNROLL for (int r = 0; r < KT_ROWS; r++)
+            KT_UNROLL for (int v = 0; v < KT_NV; v++) acc[r][v] = b0[v];
+    } else {
+        KT(load_block)(acc, y, ldy, nrows, ncols);
+    }
+    for (ptrdiff_t t = k0 / run; t * run < k1; t++) {
+        ptrdiff_t c0 = k0 > t * run ? k0 - t * run : 0;
+        ptrdiff_t c1 = k1 < (t + 1) * run ? k1 - t * run : run;
+        const float *s[KT_ROWS];
+        KT_UNROLL for (int r = 0; r < KT_ROWS; r++) s[r] = src[r] + off[t];
+        for (ptrdiff_t c = c0; c < c1; c++) {
+            KT_UNROLL for (int v = 0; v < KT_NV; v++) wv[v] = KT(vload)(w + v * KT_VW);
+            w += KT_COLS;
+            KT_UNROLL for (int r = 0; r < KT_ROWS; r++) {
+                VEC b = KT_SPLAT(s[r][c]);
+                KT_UNROLL for (int v = 0; v < KT_NV; v++) acc[r][v] += b * wv[v];
+            }
+        }
+    }
+    if (relu && k1 == K) {
+        KT_UNROLL for (int r = 0; r < KT_ROWS; r++)
+            KT_UNROLL for (int v = 0; v < KT_NV; v++)
+                acc[r][v] = (VEC)((MASK)acc[r][v] & ~(acc[r][v] <= 0));  /* NaN stays */
+    }
+    KT(store_block)(acc, y, ldy, nrows, ncols, 0);
+}
+
+/* Output pixels p0..p1-1 (flat over N, OH, OW) of one block of `ncols` channels.
+ * x: padded input (N, Hp, Wp, C); off: ntaps offsets into it, each the start
+ * of a run of `run` contiguous values (one kernel tap: run = C; one kernel
+ * row when the column dilation is 1: run = KW*C); w: this block's packed
+ * weights (ntaps*run, COLS); y: points at y[0, 0, 0, o0], rows of ldy floats.
+ * Pixels go tile by tile (a tile's receptive fields stay in L2), and within
+ * a tile the reduction chunk by chunk (a chunk's weights stay in L1). */
+KT_TARGET static void KT(cnncore_direct_block)(
+    const float *x, ptrdiff_t Hp, ptrdiff_t Wp, ptrdiff_t C,
+    ptrdiff_t OH, ptrdiff_t OW, ptrdiff_t sh, ptrdiff_t sw,
+    const ptrdiff_t *off, int ntaps, ptrdiff_t run, const float *w, const float *bias, int relu,
+    float *y, ptrdiff_t ldy, int ncols, ptrdiff_t p0, ptrdiff_t p1)
+{
+    enum { PTILE = 32 * KT_ROWS, KC = 128 * 64 / KT_COLS };
+    const float *src[PTILE + KT_ROWS];
+    ptrdiff_t K = ntaps * run;
+    /* tiles and chunks of even sizes (no small leftover at the end) */
+    ptrdiff_t ntiles = (p1 - p0 + PTILE - 1) / PTILE;
+    ptrdiff_t tile = ((p1 - p0 + ntiles - 1) / ntiles + KT_ROWS - 1) / KT_ROWS * KT_ROWS;
+    ptrdiff_t nchunks = (K + KC - 1) / KC;
+    ptrdiff_t kc = (K + nchunks - 1) / nchunks;
+    if (tile > PTILE) tile = PTILE;
+    for (ptrdiff_t tp0 = p0; tp0 < p1; tp0 += tile) {
+        ptrdiff_t tp1 = tp0 + tile < p1 ? tp0 + tile : p1;
+        ptrdiff_t n = tp1 - tp0;
+        for (ptrdiff_t q = 0; q < n; q++) {
+            ptrdiff_t p = tp0 + q;
+            ptrdiff_t bimg = p / (OH * OW), rem = p - bimg * OH * OW;
+            ptrdiff_t i = rem / OW, j = rem - i * OW;
+            src[q] = x + ((bimg * Hp + i * sh) * Wp + j * sw) * C;
+        }
+        for (ptrdiff_t q = n; q < n + KT_ROWS; q++)  /* spare rows re-read pixel tp0 */
+            src[q] = src[0];
+        for (ptrdiff_t k0 = 0; k0 < K; k0 += kc) {
+            ptrdiff_t k1 = k0 + kc < K ? k0 + kc : K;
+            for (ptrdiff_t q = 0; q < n; q += KT_ROWS) {
+                int nrows = n - q < KT_ROWS ? (int)(n - q) : KT_ROWS;
+                KT(cnncore_ukernel)(src + q, off, run, k0, k1, K, w + k0 * KT_COLS, bias, relu,
+                                    y + (tp0 + q) * ldy, ldy, nrows, ncols);
+            }
+        }
+    }
+}
+
+/* Kernel gradient of one block: dk[k_r, 0:ncols] += sum_p x(p)[koff[r]] * dy[p, 0:COLS]
+ * for rows r < nrows and pixels p0..p1-1, where x(p) is the corner of pixel p's
+ * receptive field in the padded input (N, Hp, Wp, C).  dy points at dy[0, o0]
+ * (rows of ldy floats, a multiple of COLS); dk at dk[k_0, o0] (rows of ldk).
+ * Pixels go along output rows, so the inner loop only steps two pointers. */
+KT_TARGET static void KT(cnncore_ukernel_dk)(
+    const float *x, ptrdiff_t Hp, ptrdiff_t Wp, ptrdiff_t C,
+    ptrdiff_t OH, ptrdiff_t OW, ptrdiff_t sh, ptrdiff_t sw, const ptrdiff_t *koff,
+    const float *dy, ptrdiff_t ldy, float *dk, ptrdiff_t ldk, int nrows, int ncols,
+    ptrdiff_t p0, ptrdiff_t p1)
+{
+    VEC acc[KT_ROWS][KT_NV], dv[KT_NV];
+    KT_UNROLL for (int r = 0; r < KT_ROWS; r++)
+        KT_UNROLL for (int v = 0; v < KT_NV; v++) acc[r][v] = (VEC){0};
+    ptrdiff_t p = p0;
+    while (p < p1) {
+        ptrdiff_t bimg = p / (OH * OW), rem = p - bimg * OH * OW;
+        ptrdiff_t i = rem / OW, j = rem - i * OW;
+        ptrdiff_t n = OW - j < p1 - p ? OW - j : p1 - p;   /* pixels left in this row */
+        const float *s = x + ((bimg * Hp + i * sh) * Wp + j * sw) * C;
+        const float *d = dy + p * ldy;
+        ptrdiff_t step = sw * C;
+        for (ptrdiff_t q = 0; q < n; q++, s += step, d += ldy) {
+            KT_UNROLL for (int v = 0; v < KT_NV; v++) dv[v] = KT(vload)(d + v * KT_VW);
+            KT_UNROLL for (int r = 0; r < KT_ROWS; r++) {
+                VEC b = KT_SPLAT(s[koff[r]]);
+                KT_UNROLL for (int v = 0; v < KT_NV; v++) acc[r][v] += b * dv[v];
+            }
+        }
+        p += n;
+    }
+    KT(store_block)(acc, dk, ldk, nrows, ncols, 1);
+}
+
+/* Tasks task0..task1-1 of the kernel gradient dk (K, O) += col(x).T @ dy, chunk
+ * after chunk of pixels (a chunk of x and dy stays in cache while every task
+ * uses it).  A task is (block kb of KT_ROWS reduction indices, block ob of
+ * KT_COLS output channels); reduction index k = t*run + c reads x(p)[off[t] + c].
+ * dy has rows of ldy >= O floats, a multiple of KT_COLS. */
+KT_TARGET static void KT(cnncore_dkernel_tasks)(
+    const float *x, ptrdiff_t Hp, ptrdiff_t Wp, ptrdiff_t C,
+    ptrdiff_t OH, ptrdiff_t OW, ptrdiff_t sh, ptrdiff_t sw,
+    const ptrdiff_t *off, ptrdiff_t run, const float *dy, ptrdiff_t ldy, ptrdiff_t O,
+    float *dk, ptrdiff_t K, ptrdiff_t P, ptrdiff_t chunk, ptrdiff_t task0, ptrdiff_t task1)
+{
+    ptrdiff_t nob = (O + KT_COLS - 1) / KT_COLS;
+    for (ptrdiff_t p0 = 0; p0 < P; p0 += chunk) {
+        ptrdiff_t p1 = p0 + chunk < P ? p0 + chunk : P;
+        for (ptrdiff_t task = task0; task < task1; task++) {
+            ptrdiff_t kb = task / nob, ob = task - kb * nob;
+            ptrdiff_t k0 = kb * KT_ROWS, o0 = ob * KT_COLS;
+            int nrows = K - k0 < KT_ROWS ? (int)(K - k0) : KT_ROWS;
+            int ncols = O - o0 < KT_COLS ? (int)(O - o0) : KT_COLS;
+            ptrdiff_t koff[KT_ROWS];
+            for (int r = 0; r < KT_ROWS; r++) {
+                ptrdiff_t k = k0 + (r < nrows ? r : 0);
+                koff[r] = off[k / run] + k % run;
+            }
+            KT(cnncore_ukernel_dk)(x, Hp, Wp, C, OH, OW, sh, sw, koff, dy + o0, ldy,
+                                   dk + k0 * O + o0, O, nrows, ncols, p0, p1);
+        }
+    }
+}
+
+#undef VEC
+#undef MASK
+#undef KT_CAT2
+#undef KT_CAT
+#undef KT
+#undef KT_COLS
+#undef KT_INLINE
+#undef KT_UNROLL
+#undef KT_SPLAT
