@@ -18,7 +18,7 @@ from setuptools.command.build_ext import build_ext
 DEBUG = os.environ.get("CNNCORE_DEBUG", "0") not in ("", "0")
 WANT_OPENMP = os.environ.get("CNNCORE_OPENMP", "1") not in ("", "0")
 
-MODULES = ["_conv", "_pool", "_batchnorm"]
+MODULES = ["_conv", "_pool", "_batchnorm", "_elementwise"]
 
 DIRECTIVES = {
     "language_level": 3,

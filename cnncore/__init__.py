@@ -17,7 +17,7 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 try:
-    from . import _batchnorm, _conv, _pool  # noqa: F401  (the compiled kernels)
+    from . import _batchnorm, _conv, _elementwise, _pool  # noqa: F401  (the compiled kernels)
 except ImportError as err:  # pragma: no cover - exercised by the build-guard test
     raise ImportError(
         "cnncore's compiled extensions are not built, so cnncore cannot be imported "

@@ -111,6 +111,7 @@ static int cnncore_isa_rows(int isa)
 /* Output pixels p0..p1-1 of one block of channels (see _ukernel.h) */
 static void cnncore_direct_block(int isa, CNNCORE_DIRECT_ARGS)
 {
+    (void)isa;
 #ifdef CNNCORE_HAVE_X86
     if (isa == CNNCORE_AVX512) { cnncore_direct_block_avx512(CNNCORE_DIRECT_PASS); return; }
     if (isa == CNNCORE_AVX2) { cnncore_direct_block_avx2(CNNCORE_DIRECT_PASS); return; }
@@ -121,6 +122,7 @@ static void cnncore_direct_block(int isa, CNNCORE_DIRECT_ARGS)
 /* Tasks task0..task1-1 of the kernel gradient (see _ukernel.h) */
 static void cnncore_dkernel_tasks(int isa, CNNCORE_DKERNEL_ARGS)
 {
+    (void)isa;
 #ifdef CNNCORE_HAVE_X86
     if (isa == CNNCORE_AVX512) { cnncore_dkernel_tasks_avx512(CNNCORE_DKERNEL_PASS); return; }
     if (isa == CNNCORE_AVX2) { cnncore_dkernel_tasks_avx2(CNNCORE_DKERNEL_PASS); return; }

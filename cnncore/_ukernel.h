@@ -147,6 +147,8 @@ KT_TARGET static void KT(cnncore_direct_block)(
     enum { PTILE = 32 * KT_ROWS, KC = 128 * 64 / KT_COLS };
     const float *src[PTILE + KT_ROWS];
     ptrdiff_t K = ntaps * run;
+    if (p1 <= p0 || K <= 0)
+        return;
     /* tiles and chunks of even sizes (no small leftover at the end) */
     ptrdiff_t ntiles = (p1 - p0 + PTILE - 1) / PTILE;
     ptrdiff_t tile = ((p1 - p0 + ntiles - 1) / ntiles + KT_ROWS - 1) / KT_ROWS * KT_ROWS;

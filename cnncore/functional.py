@@ -11,7 +11,7 @@ import threading
 
 import numpy as np
 
-from . import _batchnorm, _conv, _isa, _pool
+from . import _batchnorm, _conv, _elementwise, _isa, _pool
 from ._checks import (_fail, as_float_array, as_int, as_pair, as_real, axis_output, axis_padding,
                       check_ndim, check_shape, contiguous, padding_spec, window_geometry)
 from ._threads import blas_threads, get_num_threads
@@ -319,8 +319,9 @@ def conv2d(x, kernel, bias=None, stride=1, padding="valid", dilation=1):
     return _conv_forward(x, kernel, bias, stride, dilation, pads[0][0], pads[1][0], OH, OW)
 
 
-def conv2d_backward(dy, x, kernel, stride=1, padding="valid", dilation=1):
-    """Gradients of ``conv2d`` with respect to x, kernel and bias, given dL/dy."""
+def conv2d_backward(dy, x, kernel, stride=1, padding="valid", dilation=1, *, input_grad=True):
+    """Gradients of ``conv2d`` with respect to x, kernel and bias, given dL/dy
+    (``input_grad=False``: dx is None and not computed, e.g. for a network's first layer)."""
     func = "conv2d_backward"
     x, kernel, stride, dilation, pads, (OH, OW) = _conv_args(
         func, x, kernel, stride, padding, dilation)
@@ -330,7 +331,7 @@ def conv2d_backward(dy, x, kernel, stride=1, padding="valid", dilation=1):
     KH, KW = kernel.shape[:2]
     pt, pl = pads[0][0], pads[1][0]
     dkernel = _conv_dkernel(x, dy, KH, KW, stride, dilation, pt, pl)
-    dx = _conv_dx(dy, kernel, x.shape, stride, dilation, pt, pl)
+    dx = _conv_dx(dy, kernel, x.shape, stride, dilation, pt, pl) if input_grad else None
     dbias = dy.sum(axis=(0, 1, 2), dtype=np.float64).astype(x.dtype)
     return dx, dkernel, dbias
 
@@ -549,18 +550,37 @@ def dense_backward(dy, x, w):
     return dx, dw, dy.sum(axis=0)
 
 
-def relu(x):
-    """max(x, 0), elementwise."""
-    x = as_float_array(x, "x", "relu")
-    return np.maximum(x, 0, dtype=x.dtype)
+def relu(x, out=None):
+    """max(x, 0), elementwise (``out``: an array of x's shape and dtype to write, may be x)."""
+    x = contiguous(as_float_array(x, "x", "relu"))
+    y = _elementwise_out(x, out, "relu")
+    if x.size:
+        _elementwise.relu_into(x.reshape(-1), y.reshape(-1), _threads_for(x.size))
+    return y
 
 
-def relu_backward(dy, x):
-    """dy where x > 0, else 0."""
-    x = as_float_array(x, "x", "relu_backward")
+def relu_backward(dy, x, out=None):
+    """dy where x > 0, else 0 (``out``: as in :func:`relu`, may be dy)."""
+    x = contiguous(as_float_array(x, "x", "relu_backward"))
     dy = as_float_array(dy, "dy", "relu_backward", dtype=x.dtype)
     check_shape(dy, x.shape, "dy", "relu_backward", "the shape of x")
-    return np.where(x > 0, dy, np.zeros((), dtype=x.dtype))
+    dy = contiguous(dy)
+    dx = _elementwise_out(x, out, "relu_backward")
+    if x.size:
+        _elementwise.relu_backward_into(dy.reshape(-1), x.reshape(-1), dx.reshape(-1),
+                                        _threads_for(x.size))
+    return dx
+
+
+def _elementwise_out(x, out, func):
+    if out is None:
+        return np.empty_like(x)
+    if not (isinstance(out, np.ndarray) and out.shape == x.shape and out.dtype == x.dtype
+            and out.flags.c_contiguous and out.flags.writeable):
+        _fail(func, "`out` must be a writeable C-contiguous array of the input's shape and dtype",
+              f"x: {x.shape} {x.dtype}; out: {getattr(out, 'shape', type(out).__name__)} "
+              f"{getattr(out, 'dtype', '')}")
+    return out
 
 
 def softmax(x, axis=-1):

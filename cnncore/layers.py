@@ -341,9 +341,11 @@ class Conv2D(Layer):
         self._cache = x
         return y
 
-    def backward(self, dy):
+    def backward(self, dy, input_grad=True):
+        """Parameter gradients into ``grads``; returns dL/dx (``input_grad=False``: None)."""
         x = self._need_cache()
-        dx, dkernel, dbias = F.conv2d_backward(dy, x, self.params["kernel"], **self._conv_args())
+        dx, dkernel, dbias = F.conv2d_backward(dy, x, self.params["kernel"], input_grad=input_grad,
+                                               **self._conv_args())
         self.grads = {"kernel": dkernel}
         if self.use_bias:
             self.grads["bias"] = dbias
@@ -482,12 +484,17 @@ class ReLU(Layer):
     def forward_inplace(self, x, training=False):
         """forward() written into ``x``, for an ``x`` nothing else will read (the fresh
         output of the layer before, inside a model): no new array, no fresh pages."""
-        np.maximum(x, 0, out=x)
+        F.relu(x, out=x)
         self._cache = x
         return x
 
     def backward(self, dy):
         return F.relu_backward(dy, self._need_cache())
+
+    def backward_inplace(self, dy):
+        """backward() written into ``dy``, for a ``dy`` nothing else will read (the fresh
+        input gradient of the layer after, inside a model)."""
+        return F.relu_backward(dy, self._need_cache(), out=dy)
 
 
 class MaxPool2D(Layer):

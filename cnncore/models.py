@@ -223,9 +223,10 @@ class Sequential:
         self._ran = list(ran)
         return y
 
-    def backward(self, dloss):
+    def backward(self, dloss, input_grad=True):
         """Back-propagate ``dloss`` (gradient w.r.t. the last forward's output) through the
-        layers that ran; store parameter gradients; return the gradient w.r.t. the input."""
+        layers that ran; store parameter gradients; return the gradient w.r.t. the input
+        (``input_grad=False``: None, and a first Conv2D skips computing it, as training does)."""
         if not self._ran:
             raise RuntimeError(f"Model {self.name!r}: backward() needs a forward() first.")
         d = np.asarray(dloss)
@@ -238,9 +239,17 @@ class Sequential:
             )
         if d.dtype != self.dtype:
             d = d.astype(self.dtype)
-        for layer in reversed(self._ran):
-            d = layer.backward(d)
-        return d
+        for i in range(len(self._ran) - 1, -1, -1):
+            layer = self._ran[i]
+            if i == 0 and not input_grad and isinstance(layer, Conv2D):
+                layer.backward(d, input_grad=False)
+                return None
+            # a ReLU may overwrite a gradient that the layer after it made (not dloss)
+            if isinstance(layer, ReLU) and i < len(self._ran) - 1:
+                d = layer.backward_inplace(d)
+            else:
+                d = layer.backward(d)
+        return d if input_grad else None
 
     def predict(self, x, batch_size=32, verbose="auto"):
         """Inference in batches of ``batch_size`` (moving averages in batch norm, no dropout).

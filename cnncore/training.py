@@ -53,18 +53,32 @@ class SGD:
             raise ValueError(f"params and grads must pair up. Received: {len(params)} and {len(grads)}")
         if self.velocity is None or len(self.velocity) != len(params):
             self.velocity = [np.zeros_like(p) for p in params]
-        lr = params[0].dtype.type(self.learning_rate) if params else self.learning_rate
         for p, g, v in zip(params, grads, self.velocity):
             g = np.asarray(g, dtype=p.dtype)
-            if self.weight_decay and (self.decay_all or p.ndim > 1):
-                g = g + p.dtype.type(self.weight_decay) * p
-            if self.momentum:
-                v *= p.dtype.type(self.momentum)
-                v += g
-                step = g + p.dtype.type(self.momentum) * v if self.nesterov else v
-            else:
-                step = g
-            p -= lr * step
+            decay = self.weight_decay if self.weight_decay and (self.decay_all or p.ndim > 1) else 0
+            if not (p.flags.c_contiguous and g.flags.c_contiguous and v.flags.c_contiguous):
+                self._update(p, g, v, decay)
+                continue
+            # a piece at a time, so each piece's temporaries stay in cache: a large layer
+            # (VGG's first dense one has 103 M weights) is then read and written once
+            flat_p, flat_g, flat_v = p.reshape(-1), g.reshape(-1), v.reshape(-1)
+            for start in range(0, p.size, self.PIECE):
+                piece = slice(start, start + self.PIECE)
+                self._update(flat_p[piece], flat_g[piece], flat_v[piece], decay)
+
+    PIECE = 1 << 15
+
+    def _update(self, p, g, v, decay):
+        t = p.dtype.type
+        if decay:
+            g = g + t(decay) * p
+        if self.momentum:
+            v *= t(self.momentum)
+            v += g
+            step = g + t(self.momentum) * v if self.nesterov else v
+        else:
+            step = g
+        p -= t(self.learning_rate) * step
 
 
 def cosine_schedule(base_lr, epochs, warmup=0, final=0.0):
@@ -170,7 +184,7 @@ def fit(model, x, y, epochs=1, batch_size=32, optimizer=None, validation_data=No
             xb, yb = x[idx], y[idx]
             out = model.forward(xb, training=True, logits=use_logits)
             loss, dlogits = F.softmax_cross_entropy(out, yb)
-            model.backward(dlogits)
+            model.backward(dlogits, input_grad=False)
             optimizer.step(model.parameters(), model.gradients())
             m = len(idx)
             seen += m

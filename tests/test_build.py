@@ -14,7 +14,7 @@ import pytest
 import cnncore
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-EXTENSIONS = ("_conv", "_pool", "_batchnorm")
+EXTENSIONS = ("_conv", "_pool", "_batchnorm", "_elementwise")
 
 # Import cnncore from the current directory, not from the installed (possibly
 # editable) package: drop the editable-install finders before importing.

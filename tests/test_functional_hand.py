@@ -333,3 +333,31 @@ def test_numpy_integers_are_ints(m):
                                img([[-4]]), atol=1e-12)
     np.testing.assert_array_equal(m.max_pool2d(X3, two, two, "same"), img([[5, 6], [8, 9]]))
     assert m.conv_output_size(np.int64(7), np.int64(3), two, "same") == 4
+
+
+def test_relu_and_its_gradient_write_into_out_and_keep_nan():
+    m = impl("cnncore")     # out= is cnncore's, not the oracle's
+    x = np.array([[-2.0, np.nan, 0.5, 2.0]])
+    y = m.relu(x.copy())
+    np.testing.assert_array_equal(y, [[0, np.nan, 0.5, 2]])
+    inplace = x.copy()
+    assert m.relu(inplace, out=inplace) is inplace
+    np.testing.assert_array_equal(inplace, y)
+    dy = np.array([[1.0, 2.0, 3.0, 4.0]])
+    assert m.relu_backward(dy, x, out=dy) is dy
+    np.testing.assert_array_equal(dy, [[0, 0, 3, 4]])
+    for bad in (np.empty((1, 3)), np.empty((1, 4), np.float32), np.empty((1, 8))[:, ::2]):
+        with pytest.raises(ValueError, match="`out` must be a writeable C-contiguous array"):
+            m.relu(x, out=bad)
+
+
+def test_conv2d_backward_without_the_input_gradient():
+    m = impl("cnncore")
+    rng = np.random.default_rng(3)
+    x, k = rng.standard_normal((2, 5, 6, 3)), rng.standard_normal((3, 3, 3, 4))
+    dy = rng.standard_normal((2, 3, 3, 4))
+    full = m.conv2d_backward(dy, x, k, stride=2, padding="same")
+    dx, dk, db = m.conv2d_backward(dy, x, k, stride=2, padding="same", input_grad=False)
+    assert dx is None
+    np.testing.assert_array_equal(dk, full[1])
+    np.testing.assert_array_equal(db, full[2])

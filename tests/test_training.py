@@ -134,3 +134,42 @@ def test_fit_bad_images_and_arguments():
         fit(tiny_model(), np.repeat(x, 3, axis=-1), y, verbose=False)
     with pytest.raises(ValueError, match="batch_size.*Received: batch_size=0"):
         fit(tiny_model(), x, y, batch_size=0, verbose=False)
+
+
+def test_sgd_in_pieces_equals_the_whole_update(monkeypatch):
+    """Large arrays are updated a piece at a time; the result is the same as in one go."""
+    rng = np.random.default_rng(0)
+    shapes = [(5, 7, 3), (11,), (4, 4)]
+    params = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+    grads = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+    want = [p.copy() for p in params]
+    whole = SGD(0.1, momentum=0.9, weight_decay=0.01, nesterov=True)
+    pieces = SGD(0.1, momentum=0.9, weight_decay=0.01, nesterov=True)
+    for _ in range(3):
+        whole.step(want, grads)
+        monkeypatch.setattr(SGD, "PIECE", 8)
+        pieces.step(params, grads)
+        monkeypatch.setattr(SGD, "PIECE", 1 << 40)
+    for got, w in zip(params, want):
+        np.testing.assert_allclose(got, w, rtol=1e-6)
+    # a non-contiguous parameter is updated in place too
+    p = np.zeros((4, 6), np.float32)[:, ::2]
+    SGD(0.5).step([p], [np.ones((4, 3), np.float32)])
+    np.testing.assert_array_equal(p, -0.5)
+
+
+def test_backward_without_the_input_gradient_gives_the_same_parameter_gradients():
+    model = vgg("vgg11", num_classes=5, input_shape=(32, 32, 3), width=0.125, fc_units=16,
+                batch_norm=True, dropout=0.0)
+    x = np.random.default_rng(1).standard_normal((2, 32, 32, 3)).astype(np.float32)
+    dloss = np.random.default_rng(2).standard_normal((2, 5)).astype(np.float32)
+    model.forward(x, training=True, logits=True)
+    dx = model.backward(dloss.copy())
+    assert dx.shape == x.shape
+    full = [g.copy() for g in model.gradients()]
+    model.forward(x, training=True, logits=True)
+    kept = dloss.copy()
+    assert model.backward(kept, input_grad=False) is None
+    np.testing.assert_array_equal(kept, dloss)     # the caller's dloss is never written
+    for got, want in zip(model.gradients(), full):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
