@@ -69,7 +69,7 @@ def build(framework, size, batch, batch_norm, width):
     model = vgg19(input_shape=(size, size, 3), batch_norm=batch_norm, width=width,
                   fc_units=None if width == 1.0 else 256, seed=0)
     if framework == "cnncore":
-        opt = SGD(0.01, momentum=0.9)
+        opt = SGD(1e-4, momentum=0.9)
 
         def step():
             logits = model.forward(x, training=True, logits=True)
@@ -79,7 +79,7 @@ def build(framework, size, batch, batch_norm, width):
         return step
 
     net = torch_twin(model)
-    opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
+    opt = torch.optim.SGD(net.parameters(), lr=1e-4, momentum=0.9)
     loss_fn = torch.nn.CrossEntropyLoss()
     xt = torch.from_numpy(x).permute(0, 3, 1, 2)      # NCHW view of NHWC memory: channels-last
     yt = torch.from_numpy(labels)

@@ -7,6 +7,7 @@ follows TensorFlow (the odd extra row/column at the bottom/right).  The
 output dtype is the input's; integer input becomes float64.  Inputs are
 never modified; every function returns new arrays.
 """
+import sys
 import threading
 
 import numpy as np
@@ -105,6 +106,45 @@ def _scratch(shape, dtype, slot="col"):
     return buf[:size].reshape(shape)
 
 
+# Outputs: large arrays come from a pool of buffers that nothing refers to any
+# more.  A training step makes arrays of the same sizes step after step; reused,
+# they cost no fresh pages.  Every array handed out is a view of a pooled
+# buffer (NumPy points a view's base at the array owning the memory), so the
+# buffer's reference count says whether any of them is still alive.
+
+POOL_MIN_BYTES = 1 << 20    # smaller arrays: np.empty (malloc reuses those itself)
+POOL_AGE = 512              # a buffer not handed out in this many requests is let go
+_FREE_REFS = (lambda entry: sys.getrefcount(entry[0]))([np.empty(1)])  # held by the pool alone
+
+
+def _fresh(shape, dtype, zero=False):
+    """A new C-contiguous, 64-byte aligned array for an output (zeroed with ``zero``)."""
+    dtype = np.dtype(dtype)
+    nbytes = int(np.prod(shape)) * dtype.itemsize
+    if nbytes < POOL_MIN_BYTES:
+        out = _empty_aligned(shape, dtype)
+    else:
+        local = _scratch_local.__dict__
+        pool = local.setdefault("pool", {})         # nbytes -> [[raw buffer, last request]]
+        clock = local["clock"] = local.get("clock", 0) + 1
+        entries = pool.setdefault(nbytes, [])
+        entry = next((e for e in entries if sys.getrefcount(e[0]) == _FREE_REFS), None)
+        if entry is None:
+            entry = [np.empty(nbytes + 64, dtype=np.uint8), clock]
+            entries.append(entry)
+        entry[1] = clock
+        for size, es in list(pool.items()):
+            es[:] = [e for e in es if clock - e[1] <= POOL_AGE or sys.getrefcount(e[0]) > _FREE_REFS]
+            if not es:
+                del pool[size]
+        raw = entry[0]
+        start = -raw.ctypes.data % 64
+        out = raw[start:start + nbytes].view(dtype).reshape(shape)
+    if zero:
+        out.fill(0)
+    return out
+
+
 # How a convolution runs (tuned with benchmarks/bench_core.py):
 # - float32: a register-blocked micro-kernel reading the padded input (no
 #   column matrix), the fastest this CPU has, capped by $CNNCORE_ISA
@@ -144,7 +184,7 @@ def _conv_forward(x, kernel, bias, stride, dilation, pt, pl, OH, OW, flip=False)
     KH, KW = kernel.shape[:2]
     O = kernel.shape[2] if flip else kernel.shape[3]
     dtype = x.dtype
-    y = _empty_aligned((N, OH, OW, O), dtype)
+    y = _fresh((N, OH, OW, O), dtype)
     if y.size == 0:
         return y
     K = KH * KW * C
@@ -254,7 +294,7 @@ def _conv_dkernel(x, dy, KH, KW, stride, dilation, pt, pl):
             padded[:, O:] = 0
             padded[:, :O] = dy2d
             dy2d = padded
-        dk = np.zeros((K, O), dtype=dtype)
+        dk = _fresh((K, O), dtype, zero=True)
         _conv.direct_dkernel(src, dy2d, off, dk, OH, OW, run, sh, sw, DK_CHUNK, isa, nt)
         return dk.reshape(KH, KW, C, O)
     if P * K * dtype.itemsize <= BIG_GEMM_BYTES:
@@ -281,7 +321,7 @@ def _conv_dx(dy, kernel, x_shape, stride, dilation, pt, pl):
     sh, sw = stride
     if sh > 1 or sw > 1:
         _, OH, OW, _ = dy.shape
-        spread = np.zeros((N, (OH - 1) * sh + 1, (OW - 1) * sw + 1, O), dtype=dy.dtype)
+        spread = _fresh((N, (OH - 1) * sh + 1, (OW - 1) * sw + 1, O), dy.dtype, zero=True)
         if spread.size:
             _conv.dilate_rows_cols(dy, spread, sh, sw)
         dy = spread
@@ -357,7 +397,7 @@ def _pool_args(func, x, pool_size, stride, padding):
 def max_pool2d(x, pool_size=2, stride=None, padding="valid"):
     """Max over (rows, cols) windows; padded cells are ignored (-inf). stride None = pool_size."""
     x, pool, stride, pads, (OH, OW) = _pool_args("max_pool2d", x, pool_size, stride, padding)
-    y = np.empty((x.shape[0], OH, OW, x.shape[3]), dtype=x.dtype)
+    y = _fresh((x.shape[0], OH, OW, x.shape[3]), x.dtype)
     if y.size:
         _pool.max_pool_forward(x, y, pool[0], pool[1], stride[0], stride[1],
                                pads[0][0], pads[1][0], _threads_for(y.size * pool[0] * pool[1]))
@@ -370,7 +410,7 @@ def max_pool2d_backward(dy, x, pool_size=2, stride=None, padding="valid"):
     x, pool, stride, pads, (OH, OW) = _pool_args(func, x, pool_size, stride, padding)
     dy = as_float_array(dy, "dy", func, dtype=x.dtype)
     check_shape(dy, (x.shape[0], OH, OW, x.shape[3]), "dy", func, "the output of max_pool2d")
-    dx = np.zeros_like(x)
+    dx = _fresh(x.shape, x.dtype, zero=True)
     if dy.size:
         _pool.max_pool_backward(contiguous(dy), x, dx, pool[0], pool[1], stride[0], stride[1],
                                 pads[0][0], pads[1][0], _threads_for(dy.size * pool[0] * pool[1]))
@@ -438,7 +478,7 @@ def _bn_apply(x2d, mean, var, gamma, beta, eps, nthreads):
     """y = (x - mean) * gamma / sqrt(var + eps) + beta, statistics in float64."""
     dtype = x2d.dtype
     scale = np.asarray(gamma, dtype=np.float64) / np.sqrt(np.asarray(var, np.float64) + eps)
-    y = np.empty_like(x2d)
+    y = _fresh(x2d.shape, x2d.dtype)
     if x2d.size:
         _batchnorm.normalize(x2d, np.ascontiguousarray(mean, dtype=dtype), scale.astype(dtype),
                              np.ascontiguousarray(beta, dtype=dtype), y, nthreads)
@@ -480,7 +520,7 @@ def batch_norm_backward(dy, x, gamma, mean, var, eps=1e-3):
         return np.empty_like(x), zeros, zeros.copy()
     nt = _threads_for(x.size, M)
     invstd = 1.0 / np.sqrt(var.astype(np.float64) + eps)
-    dx = np.empty_like(x2d)
+    dx = _fresh(x2d.shape, x2d.dtype)
     dgamma = np.empty(C)
     dbeta = np.empty(C)
     _batchnorm.backward(contiguous(dy).reshape(-1, C), x2d, np.ascontiguousarray(mean, x.dtype),
@@ -530,7 +570,7 @@ def dense(x, w, b=None):
     """``x @ w + b`` for x (N, F_in), w (F_in, F_out), b (F_out,)."""
     x, w = _dense_args("dense", x, w)
     with blas_threads(get_num_threads()):
-        y = x @ w
+        y = np.matmul(x, w, out=_fresh((x.shape[0], w.shape[1]), x.dtype))
     if b is not None:
         b = as_float_array(b, "b", "dense", dtype=x.dtype)
         check_shape(b, (w.shape[1],), "b", "dense", "F_out of w")
@@ -545,8 +585,8 @@ def dense_backward(dy, x, w):
     dy = as_float_array(dy, "dy", func, dtype=x.dtype)
     check_shape(dy, (x.shape[0], w.shape[1]), "dy", func, "the output of dense")
     with blas_threads(get_num_threads()):
-        dx = dy @ w.T
-        dw = x.T @ dy
+        dx = np.matmul(dy, w.T, out=_fresh(x.shape, x.dtype))
+        dw = np.matmul(x.T, dy, out=_fresh(w.shape, x.dtype))
     return dx, dw, dy.sum(axis=0)
 
 
@@ -574,7 +614,7 @@ def relu_backward(dy, x, out=None):
 
 def _elementwise_out(x, out, func):
     if out is None:
-        return np.empty_like(x)
+        return _fresh(x.shape, x.dtype)
     if not (isinstance(out, np.ndarray) and out.shape == x.shape and out.dtype == x.dtype
             and out.flags.c_contiguous and out.flags.writeable):
         _fail(func, "`out` must be a writeable C-contiguous array of the input's shape and dtype",

@@ -344,6 +344,7 @@ class Conv2D(Layer):
     def backward(self, dy, input_grad=True):
         """Parameter gradients into ``grads``; returns dL/dx (``input_grad=False``: None)."""
         x = self._need_cache()
+        self.grads = {}     # the last step's gradients go first: their memory can be reused
         dx, dkernel, dbias = F.conv2d_backward(dy, x, self.params["kernel"], input_grad=input_grad,
                                                **self._conv_args())
         self.grads = {"kernel": dkernel}
@@ -392,6 +393,7 @@ class Dense(Layer):
 
     def backward(self, dy):
         x = self._need_cache()
+        self.grads = {}
         dx, dw, db = F.dense_backward(dy, x, self.params["kernel"])
         self.grads = {"kernel": dw}
         if self.use_bias:

@@ -226,7 +226,10 @@ class Sequential:
     def backward(self, dloss, input_grad=True):
         """Back-propagate ``dloss`` (gradient w.r.t. the last forward's output) through the
         layers that ran; store parameter gradients; return the gradient w.r.t. the input
-        (``input_grad=False``: None, and a first Conv2D skips computing it, as training does)."""
+        (``input_grad=False``: None, and a first Conv2D skips computing it, as training does).
+
+        What the forward kept for it is released on the way: the next backward needs a
+        new forward."""
         if not self._ran:
             raise RuntimeError(f"Model {self.name!r}: backward() needs a forward() first.")
         d = np.asarray(dloss)
@@ -239,16 +242,16 @@ class Sequential:
             )
         if d.dtype != self.dtype:
             d = d.astype(self.dtype)
-        for i in range(len(self._ran) - 1, -1, -1):
-            layer = self._ran[i]
+        ran, self._ran = self._ran, []
+        for i in range(len(ran) - 1, -1, -1):
+            layer = ran[i]
             if i == 0 and not input_grad and isinstance(layer, Conv2D):
                 layer.backward(d, input_grad=False)
-                return None
-            # a ReLU may overwrite a gradient that the layer after it made (not dloss)
-            if isinstance(layer, ReLU) and i < len(self._ran) - 1:
-                d = layer.backward_inplace(d)
+            elif isinstance(layer, ReLU) and i < len(ran) - 1:
+                d = layer.backward_inplace(d)   # into a gradient the layer after it made
             else:
                 d = layer.backward(d)
+            layer.clear_cache()     # its memory serves the next step
         return d if input_grad else None
 
     def predict(self, x, batch_size=32, verbose="auto"):
