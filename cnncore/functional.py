@@ -173,13 +173,22 @@ def _tile_rows(P, K, itemsize, nthreads):
 # Convolution
 
 
-def _conv_forward(x, kernel, bias, stride, dilation, pt, pl, OH, OW, flip=False):
+def _conv_forward(x, kernel, bias, stride, dilation, pt, pl, OH, OW, flip=False, relu=False):
     """Correlate contiguous ``x`` with contiguous ``kernel``; geometry already checked.
 
     ``pt``/``pl`` may be negative (the input gradient crops that way).  With
     ``flip``, the kernel used is ``kernel`` flipped in both spatial axes with
-    its channel axes swapped (the input gradient's kernel).
+    its channel axes swapped (the input gradient's kernel).  With ``relu``,
+    max(y, 0) (in the micro-kernel's store; after the GEMM otherwise).
     """
+    y = _conv_linear(x, kernel, bias, stride, dilation, pt, pl, OH, OW, flip, relu)
+    if relu and y.size and not _microkernel(x.dtype, y.shape[3], pt, pl):
+        _elementwise.relu_into(y.reshape(-1), y.reshape(-1), _threads_for(y.size))
+    return y
+
+
+def _conv_linear(x, kernel, bias, stride, dilation, pt, pl, OH, OW, flip, relu):
+    """_conv_forward's work; ``relu`` is applied here only on a micro-kernel."""
     N, H, W, C = x.shape
     KH, KW = kernel.shape[:2]
     O = kernel.shape[2] if flip else kernel.shape[3]
@@ -195,7 +204,7 @@ def _conv_forward(x, kernel, bias, stride, dilation, pt, pl, OH, OW, flip=False)
         return y
     isa = _microkernel(dtype, O, pt, pl)
     if isa:
-        _conv_direct(x, kernel, bias_arr, y, stride, dilation, pt, pl, nt, flip, isa)
+        _conv_direct(x, kernel, bias_arr, y, stride, dilation, pt, pl, nt, flip, isa, relu)
         return y
     if flip:
         kernel = np.ascontiguousarray(kernel[::-1, ::-1].transpose(0, 1, 3, 2))
@@ -262,7 +271,7 @@ def _direct_source(x, KH, KW, OH, OW, stride, dilation, pt, pl, nthreads):
     return src, np.array(off, dtype=np.intp), run, sh, sw
 
 
-def _conv_direct(x, kernel, bias, y, stride, dilation, pt, pl, nthreads, flip, isa):
+def _conv_direct(x, kernel, bias, y, stride, dilation, pt, pl, nthreads, flip, isa, relu):
     """float32 convolution on the micro-kernel ``isa`` (pt, pl >= 0)."""
     KH, KW = kernel.shape[:2]
     C, O = x.shape[3], y.shape[3]
@@ -271,7 +280,7 @@ def _conv_direct(x, kernel, bias, y, stride, dilation, pt, pl, nthreads, flip, i
     cols = _conv.isa_block(isa)[1]
     wpack = _scratch((-(-O // cols), KH * KW * C, cols), x.dtype, "packed")
     _conv.pack_weights(kernel, wpack, flip, nthreads)
-    _conv.direct_forward(src, wpack, bias, off, y, run, sh, sw, False, isa, nthreads)
+    _conv.direct_forward(src, wpack, bias, off, y, run, sh, sw, relu, isa, nthreads)
 
 
 def _conv_dkernel(x, dy, KH, KW, stride, dilation, pt, pl):
@@ -346,17 +355,20 @@ def _conv_args(func, x, kernel, stride, padding, dilation):
     return contiguous(x), contiguous(kernel), stride, dilation, pads, out_hw
 
 
-def conv2d(x, kernel, bias=None, stride=1, padding="valid", dilation=1):
+def conv2d(x, kernel, bias=None, stride=1, padding="valid", dilation=1, *, relu=False):
     """Cross-correlation of channels-last images with a (KH, KW, C_in, C_out) kernel.
 
     ``y[b, i, j, o] = sum_{m,n,c} xpad[b, i*sh + m*dh, j*sw + n*dw, c] * kernel[m, n, c, o] + bias[o]``
+
+    ``relu=True`` returns max(y, 0), fused into the kernel's store where it can be.
     """
     x, kernel, stride, dilation, pads, (OH, OW) = _conv_args(
         "conv2d", x, kernel, stride, padding, dilation)
     if bias is not None:
         bias = as_float_array(bias, "bias", "conv2d", dtype=x.dtype)
         check_shape(bias, (kernel.shape[3],), "bias", "conv2d", "C_out of the kernel")
-    return _conv_forward(x, kernel, bias, stride, dilation, pads[0][0], pads[1][0], OH, OW)
+    return _conv_forward(x, kernel, bias, stride, dilation, pads[0][0], pads[1][0], OH, OW,
+                         relu=bool(relu))
 
 
 def conv2d_backward(dy, x, kernel, stride=1, padding="valid", dilation=1, *, input_grad=True):

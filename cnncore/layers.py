@@ -336,8 +336,10 @@ class Conv2D(Layer):
     def _conv_args(self):
         return dict(stride=self.strides, padding=self.padding, dilation=self.dilation_rate)
 
-    def forward(self, x, training=False):
-        y = F.conv2d(x, self.params["kernel"], self.params.get("bias"), **self._conv_args())
+    def forward(self, x, training=False, relu=False):
+        """``relu=True``: max(y, 0) too (a model fuses a ReLU that follows this way)."""
+        y = F.conv2d(x, self.params["kernel"], self.params.get("bias"), relu=relu,
+                     **self._conv_args())
         self._cache = x
         return y
 
@@ -489,6 +491,11 @@ class ReLU(Layer):
         F.relu(x, out=x)
         self._cache = x
         return x
+
+    def forward_fused(self, y, training=False):
+        """forward() of an ``y`` the layer before already rectified: only keep it."""
+        self._cache = y
+        return y
 
     def backward(self, dy):
         return F.relu_backward(dy, self._need_cache())

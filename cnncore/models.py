@@ -192,17 +192,23 @@ class Sequential:
         return arr
 
     # -- computing ------------------------------------------------------------
-    # A ReLU after one of these rectifies its input in place: their outputs are
-    # new arrays that they do not keep for their own backward (VGG-19 at batch 8
-    # spent a third of its time faulting in fresh pages for ReLU outputs).
+    # A ReLU after a Conv2D is fused into it (max(y, 0) in the micro-kernel's
+    # store); after the others it rectifies its input in place: their outputs
+    # are new arrays that they do not keep for their own backward (VGG-19 at
+    # batch 8 spent a third of its time faulting in fresh pages for ReLU outputs).
     def _run(self, x, training, keep, logits):
         layers = self.layers
         if logits and layers and isinstance(layers[-1], Softmax):
             layers = layers[:-1]
         previous = None
-        for layer in layers:
-            if isinstance(layer, ReLU) and isinstance(previous, _FRESH_OUTPUT):
+        for i, layer in enumerate(layers):
+            followed_by_relu = i + 1 < len(layers) and isinstance(layers[i + 1], ReLU)
+            if isinstance(layer, ReLU) and isinstance(previous, Conv2D):
+                y = layer.forward_fused(x, training=training)   # the convolution applied it
+            elif isinstance(layer, ReLU) and isinstance(previous, _FRESH_OUTPUT):
                 y = layer.forward_inplace(x, training=training)
+            elif isinstance(layer, Conv2D) and followed_by_relu:
+                y = layer.forward(x, training=training, relu=True)
             else:
                 y = layer.forward(x, training=training)
             previous = layer

@@ -81,6 +81,8 @@ def test_path_matches_reference(path, threads, case, dtype, tol):
     want = ref.conv2d(x, k, b, **args)
     assert y.dtype == dtype and y.shape == want.shape
     assert scaled_error(y, want) < tol
+    rectified = cnncore.conv2d(x.astype(dtype), k.astype(dtype), b.astype(dtype), relu=True, **args)
+    np.testing.assert_array_equal(rectified, np.maximum(y, 0))
 
     dy = rng.standard_normal(want.shape)
     dx, dk, db = cnncore.conv2d_backward(dy.astype(dtype), x.astype(dtype), k.astype(dtype), **args)
