@@ -189,6 +189,39 @@ def dilate_rows_cols(const floating[:, :, :, ::1] dy,   # IN  (N, OH, OW, O)
                     memcpy(&out[b, i * sh, j * sw, 0], &dy[b, i, j, 0], O * sizeof(floating))
 
 
+def col2im_gather(const floating[:, :, :, ::1] g,   # IN  (N, OH, OW, KH*KW*C): dy @ kernel^T
+                  floating[:, :, :, ::1] dx,        # OUT (N, H, W, C)
+                  int KH, int KW, int sh, int sw, int dh, int dw, int pt, int pl, int nthreads):
+    """dx[b, h, w, :] = sum of g[b, i, j, (m, n, :)] over the taps (m, n) and output
+    pixels (i, j) whose receptive field puts tap (m, n) on input pixel (h, w)."""
+    cdef Py_ssize_t N = dx.shape[0], H = dx.shape[1], W = dx.shape[2], C = dx.shape[3]
+    cdef Py_ssize_t OH = g.shape[1], OW = g.shape[2]
+    cdef Py_ssize_t row, b, h, w, m, n, c, ih, iw, i, j
+    cdef floating* out
+    cdef const floating* src
+    with nogil:
+        for row in prange(N * H, num_threads=nthreads, schedule="static"):
+            b = row // H
+            h = row - b * H
+            for w in range(W):
+                out = &dx[b, h, w, 0]
+                for c in range(C):
+                    out[c] = 0
+                for m in range(KH):
+                    ih = h + pt - m * dh
+                    if ih < 0 or ih % sh != 0 or ih // sh >= OH:
+                        continue
+                    i = ih // sh
+                    for n in range(KW):
+                        iw = w + pl - n * dw
+                        if iw < 0 or iw % sw != 0 or iw // sw >= OW:
+                            continue
+                        j = iw // sw
+                        src = &g[b, i, j, (m * KW + n) * C]
+                        for c in range(C):
+                            out[c] += src[c]
+
+
 # ---------------------------------------------------------------------------
 # Direct float32 path: register-blocked micro-kernels (see _direct.h)
 

@@ -24,3 +24,22 @@ def relu_backward_into(const floating[::1] dy, const floating[::1] x, floating[:
     with nogil:
         for i in prange(n, num_threads=nthreads, schedule="static"):
             out[i] = dy[i] if x[i] > 0 else 0
+
+
+def channel_sums(const floating[:, ::1] x,   # IN  (rows, C)
+                 double[:, ::1] parts,       # OUT (nthreads, C): one sum per thread, in double
+                 int nthreads):
+    """parts[t, c] = sum of x[r, c] over thread t's contiguous range of rows."""
+    cdef Py_ssize_t rows = x.shape[0], C = x.shape[1]
+    cdef Py_ssize_t t, r, c, r0, r1
+    cdef double* acc
+    with nogil:
+        for t in prange(nthreads, num_threads=nthreads, schedule="static"):
+            acc = &parts[t, 0]
+            for c in range(C):
+                acc[c] = 0
+            r0 = t * rows // nthreads
+            r1 = (t + 1) * rows // nthreads
+            for r in range(r0, r1):
+                for c in range(C):
+                    acc[c] += x[r, c]

@@ -324,10 +324,23 @@ def _conv_dkernel(x, dy, KH, KW, stride, dilation, pt, pl):
 
 
 def _conv_dx(dy, kernel, x_shape, stride, dilation, pt, pl):
-    """dx as a stride-1 correlation of (zero-dilated) dy with the flipped kernel."""
+    """dx as a stride-1 correlation of (zero-dilated) dy with the flipped kernel; with
+    few input channels, as dy @ kernel^T gathered back onto the input's pixels."""
     N, H, W, C = x_shape
     KH, KW, _, O = kernel.shape
     sh, sw = stride
+    if C < DIRECT_MIN_CHANNELS and dy.size and _microkernel(dy.dtype, KH * KW * C, 0, 0):
+        # the flipped convolution would fill a block of at least 16 channels for each
+        # of C: instead a 1x1 convolution (a GEMM) makes each output pixel's KH*KW*C
+        # contributions, and each input pixel adds up the ones that land on it
+        _, OH, OW, _ = dy.shape
+        kt = np.ascontiguousarray(kernel.reshape(KH * KW * C, O).T).reshape(1, 1, O, KH * KW * C)
+        g = _conv_forward(dy, kt, None, (1, 1), (1, 1), 0, 0, OH, OW)
+        dx = _fresh(x_shape, dy.dtype)
+        if dx.size:
+            _conv.col2im_gather(g, dx, KH, KW, sh, sw, dilation[0], dilation[1], pt, pl,
+                                _threads_for(g.size))
+        return dx
     if sh > 1 or sw > 1:
         _, OH, OW, _ = dy.shape
         spread = _fresh((N, (OH - 1) * sh + 1, (OW - 1) * sw + 1, O), dy.dtype, zero=True)
@@ -371,6 +384,17 @@ def conv2d(x, kernel, bias=None, stride=1, padding="valid", dilation=1, *, relu=
                          relu=bool(relu))
 
 
+def _channel_sums(a):
+    """Sums over every axis but the last of a contiguous array, accumulated in float64."""
+    if a.size == 0:
+        return np.zeros(a.shape[-1])
+    a2d = a.reshape(-1, a.shape[-1])
+    nt = _threads_for(a.size)
+    parts = np.empty((nt, a2d.shape[1]))
+    _elementwise.channel_sums(a2d, parts, nt)
+    return parts.sum(axis=0)
+
+
 def conv2d_backward(dy, x, kernel, stride=1, padding="valid", dilation=1, *, input_grad=True):
     """Gradients of ``conv2d`` with respect to x, kernel and bias, given dL/dy
     (``input_grad=False``: dx is None and not computed, e.g. for a network's first layer)."""
@@ -384,7 +408,7 @@ def conv2d_backward(dy, x, kernel, stride=1, padding="valid", dilation=1, *, inp
     pt, pl = pads[0][0], pads[1][0]
     dkernel = _conv_dkernel(x, dy, KH, KW, stride, dilation, pt, pl)
     dx = _conv_dx(dy, kernel, x.shape, stride, dilation, pt, pl) if input_grad else None
-    dbias = dy.sum(axis=(0, 1, 2), dtype=np.float64).astype(x.dtype)
+    dbias = _channel_sums(dy).astype(x.dtype)
     return dx, dkernel, dbias
 
 
