@@ -10,11 +10,19 @@ runs, and ratios are throughput ratios (higher is better for cnncore).
     python benchmarks/bench_core.py --markdown > /tmp/results.md
 
 Run it alone on the machine: anything else busy on the cores skews ratios.
+
+``--isa avx2`` runs cnncore's AVX2 micro-kernel against PyTorch restricted to
+AVX2 as well (ATen through ATEN_CPU_CAPABILITY=avx2, oneDNN's convolutions
+through ONEDNN_MAX_CPU_ISA=AVX2: ATen's switch alone leaves them on AVX-512);
+the script starts itself again with those set.  ``--compare-paths avx2
+portable`` times cnncore's own micro-kernels against each other in one process.
 """
 import argparse
 import math
+import os
 import platform
 import statistics
+import sys
 import time
 
 import numpy as np
@@ -24,6 +32,8 @@ from numpy.lib.stride_tricks import sliding_window_view
 from threadpoolctl import threadpool_info, threadpool_limits
 
 import cnncore
+import cnncore.functional as F
+from cnncore._isa import cpu_name, effective
 
 # (input side, C_in, C_out): the distinct 3x3 convolutions of VGG-19 at 224x224
 VGG19_CONVS = [(224, 3, 64), (224, 64, 64), (112, 64, 128), (112, 128, 128), (56, 128, 256),
@@ -168,6 +178,46 @@ def bn_cases(threads, reps):
     return rows
 
 
+def path_cases(paths, batch, threads, reps, backward):
+    """cnncore's micro-kernels against each other: {shape: {path: GFLOP/s}}."""
+    rows = []
+    for side, cin, cout in VGG19_CONVS:
+        rng = np.random.default_rng(0)
+        x = rng.standard_normal((batch, side, side, cin), dtype=np.float32)
+        k = (rng.standard_normal((3, 3, cin, cout), dtype=np.float32) / math.sqrt(9 * cin))
+        dy = rng.standard_normal((batch, side, side, cout), dtype=np.float32)
+        flops = 2.0 * batch * side * side * cout * 9 * cin * (3 if backward else 1)
+
+        def run(path):
+            def fn():
+                F.MICROKERNEL = path
+                cnncore.conv2d(x, k, padding="same")
+                if backward:
+                    cnncore.conv2d_backward(dy, x, k, padding="same")
+            return fn
+        saved = F.MICROKERNEL
+        try:
+            with threadpool_limits(threads):
+                t = interleaved({p: run(p) for p in paths}, reps)
+        finally:
+            F.MICROKERNEL = saved
+        rows.append(((side, cin, cout), {p: flops / s / 1e9 for p, s in t.items()}))
+    return rows
+
+
+def report_paths(title, paths, rows, out):
+    out.append(f"\n### {title}\n")
+    out.append("| shape | " + " | ".join(f"{p} GFLOP/s" for p in paths) + " | "
+               + " | ".join(f"{p} / {paths[0]}" for p in paths[1:]) + " |")
+    out.append("|---|" + "---:|" * (2 * len(paths) - 1))
+    for shape, r in rows:
+        out.append(f"| {shape} | " + " | ".join(f"{r[p]:.1f}" for p in paths) + " | "
+                   + " | ".join(f"{r[p] / r[paths[0]]:.2f}" for p in paths[1:]) + " |")
+    gms = [geomean([r[p] / r[paths[0]] for _, r in rows]) for p in paths[1:]]
+    out.append("| **geometric mean** | " + " | " * len(paths) + " | ".join(f"**{g:.2f}**" for g in gms) + " |")
+    return gms
+
+
 def geomean(values):
     return math.exp(sum(math.log(v) for v in values) / len(values))
 
@@ -192,15 +242,38 @@ def main():
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 8])
     parser.add_argument("--only", choices=["conv", "bn"], default=None)
     parser.add_argument("--markdown", action="store_true", help="(tables are markdown anyway)")
+    parser.add_argument("--isa", choices=["avx512", "avx2"], default=None,
+                        help="cap cnncore (CNNCORE_ISA) and PyTorch (ATen and oneDNN) to this ISA")
+    parser.add_argument("--compare-paths", nargs="+", metavar="PATH", default=None,
+                        help="time these cnncore micro-kernels against each other instead")
     args = parser.parse_args()
+    if args.isa and os.environ.get("CNNCORE_ISA") != args.isa:
+        env = dict(os.environ, CNNCORE_ISA=args.isa, ATEN_CPU_CAPABILITY=args.isa,
+                   ONEDNN_MAX_CPU_ISA="AVX512_CORE" if args.isa == "avx512" else "AVX2")
+        os.execve(sys.executable, [sys.executable] + sys.argv, env)
 
     blas = [f"{i['internal_api']} {i['version']} ({i.get('architecture')})" for i in threadpool_info()]
-    out = [f"Machine: {platform.processor() or platform.machine()}, "
+    out = [f"Machine: {cpu_name()}; cnncore path {effective()} (CNNCORE_ISA="
+           f"{os.environ.get('CNNCORE_ISA', '')}), PyTorch capped by ATEN_CPU_CAPABILITY="
+           f"{os.environ.get('ATEN_CPU_CAPABILITY', '')} ONEDNN_MAX_CPU_ISA="
+           f"{os.environ.get('ONEDNN_MAX_CPU_ISA', '')}; "
            f"{len(__import__('os').sched_getaffinity(0))} cores; Python {platform.python_version()}, "
            f"NumPy {np.__version__}, PyTorch {torch.__version__}, cnncore {cnncore.__version__}; "
            f"BLAS: {', '.join(sorted(set(blas)))}; {args.reps} interleaved runs, median."]
     summary = []
-    for threads in args.threads:
+    if args.compare_paths:
+        for threads in args.threads:
+            cnncore.set_num_threads(threads)
+            for batch in args.batches:
+                for backward in (False, True):
+                    what = "forward+backward" if backward else "forward"
+                    title = f"conv2d {what}, batch {batch}, {threads} thread(s), cnncore's micro-kernels"
+                    rows = path_cases(args.compare_paths, batch, threads, args.reps, backward)
+                    gms = report_paths(title, args.compare_paths, rows, out)
+                    summary += [(f"conv2d {what}: {p} / {args.compare_paths[0]}", batch, threads, g)
+                                for p, g in zip(args.compare_paths[1:], gms)]
+        args.only = "none"
+    for threads in args.threads if args.only != "none" else []:
         torch.set_num_threads(threads)
         cnncore.set_num_threads(threads)
         if args.only in (None, "conv"):

@@ -327,15 +327,19 @@ def direct_dkernel(const float[:, :, :, ::1] xp,     # IN  padded input (N, Hp, 
     cdef Py_ssize_t rows = cnncore_isa_rows(code), cols = cnncore_isa_cols(code)
     cdef Py_ssize_t ntasks = (K + rows - 1) // rows * ((O + cols - 1) // cols)
     cdef Py_ssize_t t
+    cdef int failed = 0
     cdef const float* xptr = &xp[0, 0, 0, 0]
     cdef const float* dyptr = &dy[0, 0]
     cdef float* dkptr = &dk[0, 0]
     assert ldy % cols == 0 and ldy >= O and P == xp.shape[0] * OH * OW
     with nogil:
         for t in prange(nthreads, num_threads=nthreads, schedule="static"):
-            cnncore_dkernel_tasks(code, xptr, Hp, Wp, C, OH, OW, sh, sw, &off[0], run, dyptr, ldy,
-                                  O, dkptr, K, P, chunk, t * ntasks // nthreads,
-                                  (t + 1) * ntasks // nthreads)
+            failed += cnncore_dkernel_tasks(code, xptr, Hp, Wp, C, OH, OW, sh, sw, &off[0], run,
+                                            dyptr, ldy, O, dkptr, K, P, chunk,
+                                            t * ntasks // nthreads,
+                                            (t + 1) * ntasks // nthreads) != 0  # a reduction
+    if failed:
+        raise MemoryError("conv2d_backward: no memory for the kernel gradient's index tables")
 
 
 def pack_weights(const float[:, :, :, ::1] kernel,   # IN  (KH, KW, C, O)

@@ -16,6 +16,7 @@
 #define CNNCORE_DIRECT_H
 
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 enum { CNNCORE_AVX512 = 0, CNNCORE_AVX2 = 1, CNNCORE_PORTABLE = 2 };
@@ -119,15 +120,15 @@ static void cnncore_direct_block(int isa, CNNCORE_DIRECT_ARGS)
     cnncore_direct_block_portable(CNNCORE_DIRECT_PASS);
 }
 
-/* Tasks task0..task1-1 of the kernel gradient (see _ukernel.h) */
-static void cnncore_dkernel_tasks(int isa, CNNCORE_DKERNEL_ARGS)
+/* Tasks task0..task1-1 of the kernel gradient (see _ukernel.h); -1: out of memory */
+static int cnncore_dkernel_tasks(int isa, CNNCORE_DKERNEL_ARGS)
 {
     (void)isa;
 #ifdef CNNCORE_HAVE_X86
-    if (isa == CNNCORE_AVX512) { cnncore_dkernel_tasks_avx512(CNNCORE_DKERNEL_PASS); return; }
-    if (isa == CNNCORE_AVX2) { cnncore_dkernel_tasks_avx2(CNNCORE_DKERNEL_PASS); return; }
+    if (isa == CNNCORE_AVX512) return cnncore_dkernel_tasks_avx512(CNNCORE_DKERNEL_PASS);
+    if (isa == CNNCORE_AVX2) return cnncore_dkernel_tasks_avx2(CNNCORE_DKERNEL_PASS);
 #endif
-    cnncore_dkernel_tasks_portable(CNNCORE_DKERNEL_PASS);
+    return cnncore_dkernel_tasks_portable(CNNCORE_DKERNEL_PASS);
 }
 
 #else  /* neither GCC nor Clang: no micro-kernel */
@@ -136,7 +137,7 @@ static int cnncore_isa_supported(int isa) { return 0; }
 static int cnncore_isa_cols(int isa) { return 16; }
 static int cnncore_isa_rows(int isa) { return 6; }
 static void cnncore_direct_block(int isa, CNNCORE_DIRECT_ARGS) {}
-static void cnncore_dkernel_tasks(int isa, CNNCORE_DKERNEL_ARGS) {}
+static int cnncore_dkernel_tasks(int isa, CNNCORE_DKERNEL_ARGS) { return -1; }
 
 #endif
 #endif /* CNNCORE_DIRECT_H */

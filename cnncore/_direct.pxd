@@ -13,7 +13,7 @@ cdef extern from "_direct.h" nogil:
                               const Py_ssize_t* off, int ntaps, Py_ssize_t run, const float* w,
                               const float* bias, int relu, float* y, Py_ssize_t ldy, int ncols,
                               Py_ssize_t p0, Py_ssize_t p1)
-    void cnncore_dkernel_tasks(int isa, const float* x, Py_ssize_t Hp, Py_ssize_t Wp, Py_ssize_t C,
+    int cnncore_dkernel_tasks(int isa, const float* x, Py_ssize_t Hp, Py_ssize_t Wp, Py_ssize_t C,
                                Py_ssize_t OH, Py_ssize_t OW, Py_ssize_t sh, Py_ssize_t sw,
                                const Py_ssize_t* off, Py_ssize_t run, const float* dy,
                                Py_ssize_t ldy, Py_ssize_t O, float* dk, Py_ssize_t K, Py_ssize_t P,

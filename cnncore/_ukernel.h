@@ -178,35 +178,29 @@ KT_TARGET static void KT(cnncore_direct_block)(
 }
 
 /* Kernel gradient of one block: dk[k_r, 0:ncols] += sum_p x(p)[koff[r]] * dy[p, 0:COLS]
- * for rows r < nrows and pixels p0..p1-1, where x(p) is the corner of pixel p's
- * receptive field in the padded input (N, Hp, Wp, C).  dy points at dy[0, o0]
- * (rows of ldy floats, a multiple of COLS); dk at dk[k_0, o0] (rows of ldk).
- * Pixels go along output rows, so the inner loop only steps two pointers. */
+ * for rows r < nrows, over a chunk of pixels given as nseg runs along output rows:
+ * run g starts at pixel seg_p[g], whose receptive field's corner in the padded input
+ * is seg_x[g], and holds seg_n[g] pixels, each `step` floats of input after the last.
+ * dy points at dy[0, o0] (rows of ldy floats, a multiple of COLS); dk at dk[k_0, o0]
+ * (rows of ldk).  The inner loop only steps two pointers. */
 KT_TARGET static void KT(cnncore_ukernel_dk)(
-    const float *x, ptrdiff_t Hp, ptrdiff_t Wp, ptrdiff_t C,
-    ptrdiff_t OH, ptrdiff_t OW, ptrdiff_t sh, ptrdiff_t sw, const ptrdiff_t *koff,
-    const float *dy, ptrdiff_t ldy, float *dk, ptrdiff_t ldk, int nrows, int ncols,
-    ptrdiff_t p0, ptrdiff_t p1)
+    const float *const *seg_x, const ptrdiff_t *seg_p, const ptrdiff_t *seg_n, ptrdiff_t nseg,
+    ptrdiff_t step, const ptrdiff_t *koff, const float *dy, ptrdiff_t ldy,
+    float *dk, ptrdiff_t ldk, int nrows, int ncols)
 {
     VEC acc[KT_ROWS][KT_NV], dv[KT_NV];
     KT_UNROLL for (int r = 0; r < KT_ROWS; r++)
         KT_UNROLL for (int v = 0; v < KT_NV; v++) acc[r][v] = (VEC){0};
-    ptrdiff_t p = p0;
-    while (p < p1) {
-        ptrdiff_t bimg = p / (OH * OW), rem = p - bimg * OH * OW;
-        ptrdiff_t i = rem / OW, j = rem - i * OW;
-        ptrdiff_t n = OW - j < p1 - p ? OW - j : p1 - p;   /* pixels left in this row */
-        const float *s = x + ((bimg * Hp + i * sh) * Wp + j * sw) * C;
-        const float *d = dy + p * ldy;
-        ptrdiff_t step = sw * C;
-        for (ptrdiff_t q = 0; q < n; q++, s += step, d += ldy) {
+    for (ptrdiff_t g = 0; g < nseg; g++) {
+        const float *s = seg_x[g];
+        const float *d = dy + seg_p[g] * ldy;
+        for (ptrdiff_t q = 0; q < seg_n[g]; q++, s += step, d += ldy) {
             KT_UNROLL for (int v = 0; v < KT_NV; v++) dv[v] = KT(vload)(d + v * KT_VW);
             KT_UNROLL for (int r = 0; r < KT_ROWS; r++) {
                 VEC b = KT_SPLAT(s[koff[r]]);
                 KT_UNROLL for (int v = 0; v < KT_NV; v++) acc[r][v] += b * dv[v];
             }
         }
-        p += n;
     }
     KT(store_block)(acc, dk, ldk, nrows, ncols, 1);
 }
@@ -215,30 +209,57 @@ KT_TARGET static void KT(cnncore_ukernel_dk)(
  * after chunk of pixels (a chunk of x and dy stays in cache while every task
  * uses it).  A task is (block kb of KT_ROWS reduction indices, block ob of
  * KT_COLS output channels); reduction index k = t*run + c reads x(p)[off[t] + c].
- * dy has rows of ldy >= O floats, a multiple of KT_COLS. */
-KT_TARGET static void KT(cnncore_dkernel_tasks)(
+ * dy has rows of ldy >= O floats, a multiple of KT_COLS.  Returns -1 when out
+ * of memory, else 0. */
+KT_TARGET static int KT(cnncore_dkernel_tasks)(
     const float *x, ptrdiff_t Hp, ptrdiff_t Wp, ptrdiff_t C,
     ptrdiff_t OH, ptrdiff_t OW, ptrdiff_t sh, ptrdiff_t sw,
     const ptrdiff_t *off, ptrdiff_t run, const float *dy, ptrdiff_t ldy, ptrdiff_t O,
     float *dk, ptrdiff_t K, ptrdiff_t P, ptrdiff_t chunk, ptrdiff_t task0, ptrdiff_t task1)
 {
     ptrdiff_t nob = (O + KT_COLS - 1) / KT_COLS;
+    /* each reduction index's offset in a receptive field, then the chunk's row runs
+     * (a run per output row a chunk touches: at most chunk of them) */
+    ptrdiff_t *koff = malloc((size_t)(K + KT_ROWS + 2 * chunk) * sizeof(ptrdiff_t));
+    const float **seg_x = malloc((size_t)chunk * sizeof(const float *));
+    if (!koff || !seg_x) {
+        free(koff);
+        free(seg_x);
+        return -1;
+    }
+    ptrdiff_t *seg_p = koff + K + KT_ROWS, *seg_n = seg_p + chunk;
+    for (ptrdiff_t k = 0; k < K; k++)
+        koff[k] = off[k / run] + k % run;
+    for (int r = 0; r < KT_ROWS; r++)     /* spare rows of the last block re-read index 0 */
+        koff[K + r] = koff[0];
     for (ptrdiff_t p0 = 0; p0 < P; p0 += chunk) {
-        ptrdiff_t p1 = p0 + chunk < P ? p0 + chunk : P;
+        ptrdiff_t p1 = p0 + chunk < P ? p0 + chunk : P, nseg = 0;
+        for (ptrdiff_t p = p0; p < p1; nseg++) {
+            ptrdiff_t bimg = p / (OH * OW), rem = p - bimg * OH * OW;
+            ptrdiff_t i = rem / OW, j = rem - i * OW;
+            seg_x[nseg] = x + ((bimg * Hp + i * sh) * Wp + j * sw) * C;
+            seg_p[nseg] = p;
+            seg_n[nseg] = OW - j < p1 - p ? OW - j : p1 - p;
+            p += seg_n[nseg];
+        }
         for (ptrdiff_t task = task0; task < task1; task++) {
             ptrdiff_t kb = task / nob, ob = task - kb * nob;
             ptrdiff_t k0 = kb * KT_ROWS, o0 = ob * KT_COLS;
             int nrows = K - k0 < KT_ROWS ? (int)(K - k0) : KT_ROWS;
             int ncols = O - o0 < KT_COLS ? (int)(O - o0) : KT_COLS;
-            ptrdiff_t koff[KT_ROWS];
-            for (int r = 0; r < KT_ROWS; r++) {
-                ptrdiff_t k = k0 + (r < nrows ? r : 0);
-                koff[r] = off[k / run] + k % run;
+            ptrdiff_t spare[KT_ROWS];
+            const ptrdiff_t *ko = koff + k0;
+            if (nrows < KT_ROWS) {
+                for (int r = 0; r < KT_ROWS; r++) spare[r] = r < nrows ? ko[r] : ko[0];
+                ko = spare;
             }
-            KT(cnncore_ukernel_dk)(x, Hp, Wp, C, OH, OW, sh, sw, koff, dy + o0, ldy,
-                                   dk + k0 * O + o0, O, nrows, ncols, p0, p1);
+            KT(cnncore_ukernel_dk)(seg_x, seg_p, seg_n, nseg, sw * C, ko, dy + o0, ldy,
+                                   dk + k0 * O + o0, O, nrows, ncols);
         }
     }
+    free(koff);
+    free(seg_x);
+    return 0;
 }
 
 #undef VEC
