@@ -24,6 +24,7 @@ import torch  # before cnncore: cnncore sets OMP_WAIT_POLICY=PASSIVE for runtime
 from threadpoolctl import threadpool_limits
 
 import cnncore
+from cnncore._isa import cpu_name, effective
 from cnncore.models import vgg19
 from cnncore.weights import to_torchvision_state_dict
 
@@ -110,7 +111,7 @@ def main(argv=None):
     lines = [
         f"## {title} inference at {args.size}x{args.size}, float32 (benchmarks/bench_vgg19.py)",
         "",
-        f"{platform.processor() or platform.machine()}, Python {platform.python_version()}, "
+        f"{cpu_name()} (cnncore path {effective()}), Python {platform.python_version()}, "
         f"NumPy {np.__version__}, PyTorch {torch.__version__}; {model.macs / 1e9:.2f} G MACs per image; "
         f"median of {args.repeat} interleaved runs after a warm-up.",
         "",
