@@ -222,9 +222,14 @@ KT_TARGET static int KT(cnncore_dkernel_tasks)(
      * (a run per output row a chunk touches: at most chunk of them) */
     ptrdiff_t *koff = malloc((size_t)(K + KT_ROWS + 2 * chunk) * sizeof(ptrdiff_t));
     const float **seg_x = malloc((size_t)chunk * sizeof(const float *));
-    if (!koff || !seg_x) {
+    /* the chunk's dy, one contiguous panel of chunk x COLS per channel block: read
+     * in sequence, where dy's own rows (a power-of-two stride, often) crowd a few
+     * sets of the L1 cache */
+    float *panel = malloc((size_t)(chunk * nob * KT_COLS) * sizeof(float));
+    if (!koff || !seg_x || !panel) {
         free(koff);
         free(seg_x);
+        free(panel);
         return -1;
     }
     ptrdiff_t *seg_p = koff + K + KT_ROWS, *seg_n = seg_p + chunk;
@@ -242,6 +247,10 @@ KT_TARGET static int KT(cnncore_dkernel_tasks)(
             seg_n[nseg] = OW - j < p1 - p ? OW - j : p1 - p;
             p += seg_n[nseg];
         }
+        for (ptrdiff_t ob = 0; ob < nob; ob++)
+            for (ptrdiff_t q = 0; q < p1 - p0; q++)
+                memcpy(panel + (ob * chunk + q) * KT_COLS, dy + (p0 + q) * ldy + ob * KT_COLS,
+                       KT_COLS * sizeof(float));
         for (ptrdiff_t task = task0; task < task1; task++) {
             ptrdiff_t kb = task / nob, ob = task - kb * nob;
             ptrdiff_t k0 = kb * KT_ROWS, o0 = ob * KT_COLS;
@@ -253,12 +262,14 @@ KT_TARGET static int KT(cnncore_dkernel_tasks)(
                 for (int r = 0; r < KT_ROWS; r++) spare[r] = r < nrows ? ko[r] : ko[0];
                 ko = spare;
             }
-            KT(cnncore_ukernel_dk)(seg_x, seg_p, seg_n, nseg, sw * C, ko, dy + o0, ldy,
+            KT(cnncore_ukernel_dk)(seg_x, seg_p, seg_n, nseg, sw * C, ko,
+                                   panel + (ob * chunk - p0) * KT_COLS, KT_COLS,
                                    dk + k0 * O + o0, O, nrows, ncols);
         }
     }
     free(koff);
     free(seg_x);
+    free(panel);
     return 0;
 }
 

@@ -153,7 +153,7 @@ def _fresh(shape, dtype, zero=False):
 MICROKERNEL = _isa.microkernel()
 AVX2_BELOW = 32
 DIRECT_MIN_CHANNELS = 16    # below, with a column dilation: it reads im2col rows
-DK_CHUNK = 256              # pixels per step of its kernel gradient
+DK_CHUNK = 128              # pixels per step of its kernel gradient
 # - otherwise im2col + BLAS: up to BIG_GEMM_BYTES of column matrix, one im2col
 #   and one multi-threaded GEMM; above, tiles of about TILE_BYTES of column
 #   matrix, each thread running im2col + a single-threaded GEMM on its tiles.
