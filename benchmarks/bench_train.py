@@ -19,10 +19,8 @@ import argparse
 import json
 import os
 import platform
-import statistics
 import subprocess
 import sys
-import time
 
 import numpy as np
 import torch  # before cnncore: cnncore sets OMP_WAIT_POLICY=PASSIVE for runtimes loaded after it
@@ -33,6 +31,8 @@ from cnncore import functional as F
 from cnncore._isa import cpu_name, effective
 from cnncore.models import vgg19
 from cnncore.training import SGD
+
+from bench_vgg19 import interleaved  # noqa: E402  (this folder: python benchmarks/...)
 
 CASES = {"224x8": (224, 8), "64x32": (64, 32)}
 
@@ -118,19 +118,6 @@ def _measure_memory(framework, case, batch_norm, width, threads, steps):
 def _status_kb(field):
     with open("/proc/self/status") as f:
         return next(int(line.split()[1]) for line in f if line.startswith(field + ":"))
-
-
-def interleaved(fns, repeat):
-    """Median seconds of each callable, run in turn, after one warm-up call each."""
-    for fn in fns.values():
-        fn()
-    times = {name: [] for name in fns}
-    for _ in range(repeat):
-        for name, fn in fns.items():
-            t0 = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - t0)
-    return {name: statistics.median(t) for name, t in times.items()}
 
 
 def main(argv=None):

@@ -49,11 +49,6 @@ enum { CNNCORE_AVX512 = 0, CNNCORE_AVX2 = 1, CNNCORE_PORTABLE = 2 };
 #define KT_NV 4
 #define KT_ROWS 6
 #include "_ukernel.h"
-#undef KT_SUFFIX
-#undef KT_TARGET
-#undef KT_VW
-#undef KT_NV
-#undef KT_ROWS
 
 #define KT_SUFFIX avx2
 #define KT_TARGET __attribute__((target("avx2,fma")))
@@ -61,11 +56,6 @@ enum { CNNCORE_AVX512 = 0, CNNCORE_AVX2 = 1, CNNCORE_PORTABLE = 2 };
 #define KT_NV 2
 #define KT_ROWS 6
 #include "_ukernel.h"
-#undef KT_SUFFIX
-#undef KT_TARGET
-#undef KT_VW
-#undef KT_NV
-#undef KT_ROWS
 #endif
 
 #define KT_SUFFIX portable
@@ -79,11 +69,6 @@ enum { CNNCORE_AVX512 = 0, CNNCORE_AVX2 = 1, CNNCORE_PORTABLE = 2 };
 #endif
 #define KT_ROWS CNNCORE_PORTABLE_ROWS
 #include "_ukernel.h"
-#undef KT_SUFFIX
-#undef KT_TARGET
-#undef KT_VW
-#undef KT_NV
-#undef KT_ROWS
 
 /* 1 when this CPU runs the instance `isa` */
 static int cnncore_isa_supported(int isa)

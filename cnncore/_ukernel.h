@@ -9,6 +9,8 @@
  *   KT_NV      vector registers per row of the register block
  *   KT_ROWS    rows of the register block
  *
+ * (and undefined again at the end of this file, ready for the next instance)
+ *
  * A block of KT_ROWS x KT_COLS accumulators lives in registers (AVX-512:
  * 6 pixels x 64 channels in 24 zmm; AVX2: 6 x 16 in 12 ymm), and the GEMM
  * behind the convolution streams through it without writing a column
@@ -282,3 +284,8 @@ KT_TARGET static int KT(cnncore_dkernel_tasks)(
 #undef KT_INLINE
 #undef KT_UNROLL
 #undef KT_SPLAT
+#undef KT_SUFFIX
+#undef KT_TARGET
+#undef KT_VW
+#undef KT_NV
+#undef KT_ROWS

@@ -5,7 +5,8 @@ kernels ``(KH, KW, C_in, C_out)``, convolution is cross-correlation, stride,
 dilation and pool sizes are an int or a ``(rows, cols)`` pair, SAME padding
 follows TensorFlow (the odd extra row/column at the bottom/right).  The
 output dtype is the input's; integer input becomes float64.  Inputs are
-never modified; every function returns new arrays.
+never modified (but an ``out`` array passed to relu or relu_backward); every
+function returns new arrays.
 """
 import sys
 import threading
@@ -181,31 +182,31 @@ def _conv_forward(x, kernel, bias, stride, dilation, pt, pl, OH, OW, flip=False,
     its channel axes swapped (the input gradient's kernel).  With ``relu``,
     max(y, 0) (in the micro-kernel's store; after the GEMM otherwise).
     """
-    y = _conv_linear(x, kernel, bias, stride, dilation, pt, pl, OH, OW, flip, relu)
-    if relu and y.size and not _microkernel(x.dtype, y.shape[3], pt, pl):
+    y, rectified = _conv_linear(x, kernel, bias, stride, dilation, pt, pl, OH, OW, flip, relu)
+    if relu and not rectified and y.size:
         _elementwise.relu_into(y.reshape(-1), y.reshape(-1), _threads_for(y.size))
     return y
 
 
 def _conv_linear(x, kernel, bias, stride, dilation, pt, pl, OH, OW, flip, relu):
-    """_conv_forward's work; ``relu`` is applied here only on a micro-kernel."""
+    """_conv_forward's work: ``(y, True)`` when a micro-kernel applied ``relu`` too."""
     N, H, W, C = x.shape
     KH, KW = kernel.shape[:2]
     O = kernel.shape[2] if flip else kernel.shape[3]
     dtype = x.dtype
     y = _fresh((N, OH, OW, O), dtype)
     if y.size == 0:
-        return y
+        return y, False
     K = KH * KW * C
     bias_arr = np.empty(0, dtype=dtype) if bias is None else bias
     nt = _threads_for(y.size * K // 16)
     if x.size == 0:  # only padding under the kernel (e.g. a zero-width image, padded)
         y[...] = 0 if bias is None else bias
-        return y
+        return y, False
     isa = _microkernel(dtype, O, pt, pl)
     if isa:
         _conv_direct(x, kernel, bias_arr, y, stride, dilation, pt, pl, nt, flip, isa, relu)
-        return y
+        return y, True
     if flip:
         kernel = np.ascontiguousarray(kernel[::-1, ::-1].transpose(0, 1, 3, 2))
     w2d = kernel.reshape(K, O)
@@ -223,13 +224,13 @@ def _conv_linear(x, kernel, bias, stride, dilation, pt, pl, OH, OW, flip, relu):
             np.matmul(col, w2d, out=y2d)
         if bias is not None:
             y2d += bias
-        return y
+        return y, False
     tile = _tile_rows(P, K, dtype.itemsize, nt)
     work = _scratch((nt, tile * K), dtype)
     with blas_threads(1):
         _conv.forward_tiled(x, w2d, bias_arr, y, work, KH, KW, stride[0], stride[1],
                             dilation[0], dilation[1], pt, pl, tile, nt)
-    return y
+    return y, False
 
 
 def _microkernel(dtype, channels, pt, pl):

@@ -361,3 +361,11 @@ def test_conv2d_backward_without_the_input_gradient():
     assert dx is None
     np.testing.assert_array_equal(dk, full[1])
     np.testing.assert_array_equal(db, full[2])
+
+
+def test_conv2d_relu_where_only_padding_is_under_the_kernel():
+    m = impl("cnncore")
+    x = np.zeros((1, 0, 0, 3), np.float32)
+    y = m.conv2d(x, np.ones((3, 3, 3, 2), np.float32), np.array([-1.0, 2.0], np.float32),
+                 padding=((2, 2), (2, 2)), relu=True)
+    np.testing.assert_array_equal(y, np.broadcast_to([0.0, 2.0], (1, 2, 2, 2)))
