@@ -4,7 +4,7 @@
 #
 #   bash scripts/test_c_kernels.sh [native|aarch64|all]     (default: all)
 #
-# native:  gcc on this machine, every instance its CPU runs.
+# native:  gcc (and clang, when installed) on this machine, every instance its CPU runs.
 # aarch64: cross-compiled with aarch64-linux-gnu-gcc (static) and run under
 #          qemu-aarch64: the portable instance on NEON.  Missing tools are
 #          installed with apt-get when running as root.
@@ -31,6 +31,11 @@ run_native() {
     echo "== native ($(uname -m)): gcc"
     gcc "${CFLAGS[@]}" "$SRC" -o "$BUILD/test_kernels_native" -lm || return 1
     "$BUILD/test_kernels_native" || { echo "== native: FAILED"; return 1; }
+    if command -v clang >/dev/null; then    # the vector extensions as Clang reads them too
+        echo "== native ($(uname -m)): clang"
+        clang "${CFLAGS[@]}" "$SRC" -o "$BUILD/test_kernels_clang" -lm || return 1
+        "$BUILD/test_kernels_clang" || { echo "== native clang: FAILED"; return 1; }
+    fi
     echo "== native: done in $(elapsed "$t0") s"
 }
 
