@@ -121,8 +121,9 @@ static int cnncore_dkernel_tasks(int isa, CNNCORE_DKERNEL_ARGS)
 static int cnncore_isa_supported(int isa) { return 0; }
 static int cnncore_isa_cols(int isa) { return 16; }
 static int cnncore_isa_rows(int isa) { return 6; }
-static void cnncore_direct_block(int isa, CNNCORE_DIRECT_ARGS) {}
-static int cnncore_dkernel_tasks(int isa, CNNCORE_DKERNEL_ARGS) { return -1; }
+/* never called (no instance is supported): stop loudly if one ever is */
+static void cnncore_direct_block(int isa, CNNCORE_DIRECT_ARGS) { abort(); }
+static int cnncore_dkernel_tasks(int isa, CNNCORE_DKERNEL_ARGS) { abort(); return -1; }
 
 #endif
 #endif /* CNNCORE_DIRECT_H */

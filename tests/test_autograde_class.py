@@ -33,6 +33,8 @@ from nbgrader.api import Gradebook  # noqa: E402
 from cnncourse import demo  # noqa: E402
 from cnncourse.grading.autograde import RECORD_MIME  # noqa: E402
 
+pytestmark = pytest.mark.slow     # grades classes for real
+
 ASSIGNMENT = "conv2d"
 SECRET = "test-autograde-class"
 # lower limits for the endless-loop students; both graders read them from nbgrader_config.py
