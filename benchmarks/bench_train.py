@@ -150,8 +150,8 @@ def main(argv=None):
     lines = [
         f"### {title} training step, float32, {args.threads} threads (benchmarks/bench_train.py)",
         "",
-        f"{cpu_name()} (cnncore's {effective()} path), Python {platform.python_version()}, NumPy {np.__version__}, "
-        f"PyTorch {torch.__version__}; median of {args.repeat} interleaved steps after a warm-up; "
+        f"{cpu_name()} (cnncore's {effective()} path), Python {platform.python_version()}, "
+        f"NumPy {np.__version__}, PyTorch {torch.__version__}; median of {args.repeat} interleaved steps after a warm-up; "
         "peak memory: growth of the peak RSS over two steps, each framework alone in a fresh process.",
         "",
         "| input | batch norm | cnncore s/step | PyTorch s/step | ratio (PyTorch time / cnncore) "

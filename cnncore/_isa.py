@@ -4,7 +4,8 @@
 the fastest down: ``avx512``, ``avx2`` (AVX2 + FMA), ``portable`` (the same
 register-blocked micro-kernel in each, see _direct.h; portable is built for
 the compiler's baseline: SSE2 on x86-64, NEON on aarch64) and ``blas``
-(im2col + BLAS GEMM only).  Unset, it is the best the CPU has.  For tests, benchmarks and CPUs that misreport their features.
+(im2col + BLAS GEMM only).  Unset, it is the best the CPU has.  For tests,
+benchmarks and CPUs that misreport their features.
 """
 import os
 
