@@ -5,5 +5,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install_sandbox.sh
-python3 -m pip install --quiet --disable-pip-version-check -e ".[test,course,cluster]"
+python3 -m pip install --quiet --disable-pip-version-check -e ".[test,course,cluster,docs]"
 python3 -m pytest "$@"
