@@ -1,10 +1,12 @@
 /* Batch-norm row loops over channels-last data seen as (M, C), row-major.
  *
- * Plain C loops that GCC vectorises; target_clones compiles each for
- * AVX-512, AVX2 and the baseline, and picks one at load time from what the
- * CPU has.  Channel sums are taken over blocks of CNNCORE_BN_BLOCK rows in
- * the data's own type (full SIMD width) and added into float64 totals
- * after each block, so float32 sums stay accurate over millions of rows.
+ * Plain C loops that GCC and Clang vectorise; on x86-64 Linux with glibc,
+ * target_clones compiles each for AVX-512, AVX2 and the baseline, and an
+ * ifunc picks one at load time from what the CPU has (ifunc needs ELF and
+ * glibc: not macOS, Windows or musl, where the baseline alone is built).
+ * Channel sums are taken over blocks of CNNCORE_BN_BLOCK rows in the data's
+ * own type (full SIMD width) and added into float64 totals after each block,
+ * so float32 sums stay accurate over millions of rows.
  * The caller hands each thread its own rows and its own totals.
  */
 #ifndef CNNCORE_BN_KERNELS_H
@@ -13,10 +15,16 @@
 #include <stddef.h>
 #include <string.h>
 
-#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
+/* __GLIBC__ comes from glibc's own headers (string.h above); Clang has target_clones since 14 */
+#if defined(__GNUC__) && defined(__x86_64__) && defined(__linux__) && defined(__GLIBC__) \
+    && (!defined(__clang__) || __clang_major__ >= 14)
 #define CNNCORE_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define CNNCORE_CLONES
+#endif
+
+#if defined(_MSC_VER) && !defined(__clang__)
+#define restrict __restrict     /* MSVC's C has no `restrict` before /std:c11 */
 #endif
 
 #define CNNCORE_BN_BLOCK 64
