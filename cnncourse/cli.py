@@ -2,7 +2,9 @@
 
     cnncourse build                 # assignments/src + solutions/ -> source/*/*.ipynb
     cnncourse check                 # fail if the committed notebooks are stale
-    cnncourse handout ASSIGNMENT    # handout/ASSIGNMENT/: the released notebook and install notes
+    cnncourse handout ASSIGNMENT [--wheel FILE ...]
+                                    # handout/ASSIGNMENT/: the released notebook, install notes
+                                    # and the cnncore wheels to install (python -m build --wheel)
     cnncourse autograde ASSIGNMENT [--workers N] [--scheduler tcp://HOST:8786] [--force]
                                     # grade the class in parallel; report in reports/ASSIGNMENT/
     cnncourse demo [--keep DIR]     # release and grade the bundled sample class in the sandbox
@@ -18,10 +20,7 @@ import sys
 HANDOUT_README = """\
 # {assignment}: how to work on it
 
-1. Install the reference library (a wheel, no compiler needed where one is
-   published for your platform) and Jupyter:
-
-       pip install cnncore jupyterlab matplotlib
+1. {install}
 
 2. Open the notebook: `jupyter lab {notebook}`.
 3. Write each function where it says `# YOUR CODE HERE`, with NumPy only,
@@ -45,8 +44,32 @@ def course_root(path=None):
                      "use --course DIR")
 
 
-def handout(course, assignment, out=None):
-    """Write ``handout/<assignment>/``: the released notebook (nbgrader generate_assignment) and a README."""
+# step 1 of the README: the wheels handed out with the notebook, or the ones the instructor gives
+INSTALL_FROM_HANDOUT = """\
+Install the reference library and Jupyter, in this folder (pip picks the
+   wheel for your platform among {wheels}; no compiler needed):
+
+       pip install --find-links . cnncore jupyterlab matplotlib
+
+   (or `pip install cnncore jupyterlab matplotlib` once cnncore is on PyPI)."""
+INSTALL_FROM_INSTRUCTOR = """\
+Install the reference library from the wheel your instructor hands out for
+   your platform (no compiler needed), never from a clone of the course
+   repository, and Jupyter:
+
+       pip install cnncore-<version>-<platform>.whl jupyterlab matplotlib
+
+   (or `pip install cnncore jupyterlab matplotlib` once cnncore is on PyPI)."""
+
+
+def handout(course, assignment, out=None, wheels=()):
+    """Write ``handout/<assignment>/``: the released notebook (nbgrader generate_assignment), a
+    README and copies of ``wheels`` (cnncore wheels, one per platform the class uses)."""
+    for wheel in wheels:
+        if not (os.path.isfile(wheel) and os.path.basename(wheel).startswith("cnncore-")
+                and wheel.endswith(".whl")):
+            raise SystemExit(f"cnncourse handout: --wheel must be a cnncore wheel file "
+                             f"(cnncore-*.whl). Received: {wheel!r}")
     from . import demo
     if not os.path.isdir(os.path.join(course, "source", assignment)):
         raise SystemExit(f"cnncourse handout: no assignment {assignment!r} in {course}/source")
@@ -57,8 +80,13 @@ def handout(course, assignment, out=None):
         shutil.rmtree(dest)
     shutil.copytree(release, dest)
     notebooks = sorted(n for n in os.listdir(dest) if n.endswith(".ipynb"))
+    for wheel in wheels:
+        shutil.copy(wheel, dest)
+    names = ", ".join(f"`{os.path.basename(w)}`" for w in wheels)
+    install = INSTALL_FROM_HANDOUT.format(wheels=names) if wheels else INSTALL_FROM_INSTRUCTOR
     with open(os.path.join(dest, "README.md"), "w", encoding="utf-8") as f:
-        f.write(HANDOUT_README.format(assignment=assignment, notebook=notebooks[0] if notebooks else "the notebook"))
+        f.write(HANDOUT_README.format(assignment=assignment, install=install,
+                                      notebook=notebooks[0] if notebooks else "the notebook"))
     return dest
 
 
@@ -87,6 +115,8 @@ def main(argv=None):
     h = sub.add_parser("handout", help="write the student handout of an assignment")
     h.add_argument("assignment")
     h.add_argument("--out", metavar="DIR", help="default: <course>/handout/ASSIGNMENT")
+    h.add_argument("--wheel", action="append", default=[], metavar="FILE",
+                   help="a cnncore wheel to put in the handout (repeat for each platform)")
     a = sub.add_parser("autograde", help="autograde every submission of an assignment in parallel, "
                                          "each in its own sandbox, into nbgrader's gradebook")
     a.add_argument("assignment")
@@ -117,7 +147,8 @@ def main(argv=None):
         print("source notebooks are up to date")
         return 0
     if args.cmd == "handout":
-        print(f"handout: {handout(course_root(args.course), args.assignment, args.out)}")
+        dest = handout(course_root(args.course), args.assignment, args.out, args.wheel)
+        print(f"handout: {dest}")
         return 0
     if args.cmd == "autograde":
         return autograde_command(course_root(args.course), args)
