@@ -1,9 +1,29 @@
-"""cnncore: compiled reference kernels for convolutional networks.
+"""Compiled reference kernels for convolutional networks.
 
-Functional API (channels-last, Keras conventions; see DESIGN.md):
+Functional API (channels-last, Keras conventions; see "Conventions",
+docs/conventions.md in the documentation):
 convolution forward and backward, max pooling, batch normalization for
 training and inference, dense, ReLU, softmax and cross-entropy.  On top of
 it: layers and models (``cnncore.vgg19``), training, weight interchange.
+
+Images are ``(N, H, W, C)``, kernels ``(KH, KW, C_in, C_out)``.  float32 and
+float64 both work: a result has the dtype of the data input (integers
+become float64) and the other arrays (kernel, bias, weights, ``dy``) are cast
+to it; any other dtype is a TypeError naming the argument.  The kernels run
+on ``cnncore.get_num_threads()`` threads; ``cnncore.show_config()`` prints
+which code runs on this CPU.
+
+Examples
+--------
+>>> import numpy as np
+>>> import cnncore
+>>> x = np.ones((8, 32, 32, 3), dtype=np.float32)     # 8 RGB images, channels-last
+>>> k = np.ones((3, 3, 3, 16), dtype=np.float32)      # 16 filters of 3x3x3
+>>> y = cnncore.conv2d(x, k, stride=2, padding="same")
+>>> y.shape, y.dtype
+((8, 16, 16, 16), dtype('float32'))
+>>> cnncore.max_pool2d(cnncore.relu(y)).shape
+(8, 8, 8, 16)
 """
 import os
 

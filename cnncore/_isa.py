@@ -75,9 +75,45 @@ def cpu_name():
 
 
 def show_config(file=None):
-    """Print the CPU's features, the ``CNNCORE_ISA`` cap and the path each operation takes.
+    """Print the CPU's features, the ``CNNCORE_ISA`` cap, the threads and each operation's path.
 
-    Example: ``CNNCORE_ISA=blas python -c "import cnncore; cnncore.show_config()"``.
+    What to look at when cnncore is slower than expected, or to check which code
+    a machine runs.  The lines say: cnncore's version; the CPU and the SIMD
+    features that matter (AVX-512, AVX2, FMA; NEON/ASIMD, SVE); the
+    ``CNNCORE_ISA`` environment variable, the cap it sets (``avx512``, ``avx2``,
+    ``portable`` or ``blas``, read once at import; unset, the fastest the CPU
+    has), the paths this CPU and build can run and the one that runs; the
+    threads (:func:`get_num_threads`) and ``OMP_WAIT_POLICY``; then the
+    implementation each convolution pass takes for float32 and float64, and the
+    other operations'.
+
+    Parameters
+    ----------
+    file : file-like, optional
+        A text stream to print to (anything with ``write``); None (the
+        default): ``sys.stdout``.
+
+    See Also
+    --------
+    get_num_threads : The number of threads the kernels use.
+    set_num_threads : Change it.
+
+    Notes
+    -----
+    To compare the paths, cap them from the shell, e.g.
+    ``CNNCORE_ISA=blas python -c "import cnncore; cnncore.show_config()"``.
+
+    Examples
+    --------
+    >>> import cnncore
+    >>> cnncore.show_config()  # doctest: +ELLIPSIS
+    cnncore ...
+    CPU: ...; features: ...
+    CNNCORE_ISA: ... -> cap ...; this CPU and build have ...; path: ...
+    threads: ... (cnncore.set_num_threads, OMP_NUM_THREADS); OMP_WAIT_POLICY=...
+    conv2d forward:
+      float32...
+    batch norm, max pooling, ReLU: OpenMP loops in C (any CPU); dense, softmax: NumPy
     """
     import sys
 

@@ -10,6 +10,8 @@ from contextlib import contextmanager
 
 from threadpoolctl import ThreadpoolController
 
+from ._checks import as_int
+
 
 def _default_threads():
     for var in ("CNNCORE_NUM_THREADS", "OMP_NUM_THREADS"):
@@ -27,15 +29,77 @@ _blas = None
 
 
 def get_num_threads():
-    """Number of threads cnncore's kernels use."""
+    """Return the number of threads cnncore's kernels use.
+
+    At import it is ``$CNNCORE_NUM_THREADS``, else the first entry of
+    ``$OMP_NUM_THREADS``, else the number of CPUs this process may run on;
+    :func:`set_num_threads` changes it.  It bounds the OpenMP loops of the
+    compiled kernels and the BLAS calls cnncore makes (dense layers, the matrix
+    products of convolutions).  Calls with little work (about 65 000 element
+    operations or fewer) run on one thread whatever it says: waking a team of
+    threads would cost more than the work.
+
+    Returns
+    -------
+    int
+        The number of threads, ``>= 1``.
+
+    See Also
+    --------
+    set_num_threads : Change the number of threads.
+    show_config : Print the threads with the rest of the configuration.
+
+    Examples
+    --------
+    >>> import cnncore
+    >>> cnncore.get_num_threads() >= 1
+    True
+    """
     return _num_threads
 
 
 def set_num_threads(n):
-    """Set the number of threads cnncore's kernels use (>= 1); returns the old value."""
+    """Set the number of threads cnncore's kernels use.
+
+    For the whole process, from the next call on: the OpenMP loops of the
+    compiled kernels and the BLAS calls cnncore makes (dense layers, the matrix
+    products of convolutions) use at most ``n`` threads.  BLAS is limited only
+    for the duration of cnncore's calls and restored afterwards: NumPy's own
+    matrix products elsewhere keep their settings.
+
+    Parameters
+    ----------
+    n : int
+        The number of threads, ``>= 1``: a Python or NumPy integer (bools are
+        refused).
+
+    Returns
+    -------
+    int
+        The previous number of threads, to restore it later.
+
+    Raises
+    ------
+    TypeError
+        If ``n`` is not an integer.
+    ValueError
+        If ``n`` is below 1.
+
+    See Also
+    --------
+    get_num_threads : The current number of threads, and its default.
+
+    Examples
+    --------
+    >>> import cnncore
+    >>> old = cnncore.set_num_threads(1)
+    >>> cnncore.get_num_threads()
+    1
+    >>> cnncore.set_num_threads(old)                     # restore; returns the value replaced
+    1
+    """
     global _num_threads
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"set_num_threads: `n` must be an int >= 1. Received: n={n!r}")
+    n = as_int(n, "n", "set_num_threads", minimum=1)
     old, _num_threads = _num_threads, n
     return old
 

@@ -1,10 +1,16 @@
 """The functional API: validate, allocate, dispatch to the compiled kernels.
 
-Conventions (see DESIGN.md): images are channels-last ``(N, H, W, C)``,
+Conventions (see "Conventions", docs/conventions.md in the documentation):
+images are channels-last ``(N, H, W, C)``,
 kernels ``(KH, KW, C_in, C_out)``, convolution is cross-correlation, stride,
 dilation and pool sizes are an int or a ``(rows, cols)`` pair, SAME padding
-follows TensorFlow (the odd extra row/column at the bottom/right).  The
-output dtype is the input's; integer input becomes float64.  Inputs are
+follows TensorFlow (the odd extra row/column at the bottom/right).
+
+The dtype rule: results have the dtype of the data input (``x``, also for
+the backward functions; ``logits``; ``moving_mean`` for
+update_moving_stats), float32 or float64, integers becoming float64; every
+other array argument (kernel, bias, gamma, beta, statistics, w, b, dy) is
+cast to it; any other dtype is a TypeError naming the argument.  Inputs are
 never modified (but an ``out`` array passed to relu or relu_backward); every
 function returns new arrays.
 """
@@ -14,8 +20,9 @@ import threading
 import numpy as np
 
 from . import _batchnorm, _conv, _elementwise, _isa, _pool
-from ._checks import (_fail, as_float_array, as_int, as_pair, as_real, axis_output, axis_padding,
-                      check_ndim, check_shape, contiguous, padding_spec, window_geometry)
+from ._checks import (_fail, as_array, as_float_array, as_int, as_pair, as_real, axis_output,
+                      axis_padding, check_ndim, check_shape, contiguous, conv_layout_hint,
+                      nchw_hint, nchw_sentence, padding_spec, warn_if_nchw, window_geometry)
 from ._threads import blas_threads, get_num_threads
 
 __all__ = [
@@ -47,17 +54,124 @@ def _axis_geometry(func, size, kernel_size, stride, padding, dilation):
 
 
 def conv_output_size(size, kernel_size, stride=1, padding="valid", dilation=1):
-    """Output length of a convolution along one axis.
+    """Return the output length of a convolution along one axis.
 
-    VALID: ``floor((size - (k - 1) * d - 1) / stride) + 1``; SAME:
-    ``ceil(size / stride)``; explicit padding (an int, or a (before, after)
-    pair) is added to ``size`` first.
+    The geometry of one spatial axis as :func:`conv2d` computes it (and
+    :func:`max_pool2d`, with the pool size as ``kernel_size``).  With the dilated
+    kernel extent ``e = (kernel_size - 1) * dilation + 1``:
+
+    - ``"valid"``: ``floor((size - e) / stride) + 1``;
+    - ``"same"``: ``ceil(size / stride)``, TensorFlow's rule, whatever the kernel;
+    - explicit padding (an int ``p`` or a ``(before, after)`` pair): the VALID
+      formula on the padded length ``size + before + after``.
+
+    Parameters
+    ----------
+    size : int
+        Length of the input along the axis (``H`` or ``W``), ``>= 0``.
+    kernel_size : int
+        Length of the kernel (or pooling window) along the axis, ``>= 1``.
+    stride : int, default 1
+        Step between windows, ``>= 1``.  One axis: an int, not a pair.
+    padding : {"valid", "same"}, int or tuple of two int, default "valid"
+        ``"valid"`` or ``"same"`` (any case); an int ``p`` (``p`` zeros on both
+        sides) or a ``(before, after)`` pair of non-negative ints.
+    dilation : int, default 1
+        Spacing of the kernel taps, ``>= 1`` (``1``: an ordinary kernel).
+
+    Returns
+    -------
+    int
+        The number of output positions along the axis, ``>= 1``.
+
+    Raises
+    ------
+    TypeError
+        If ``size``, ``kernel_size``, ``stride``, ``dilation`` or a padding amount
+        is not an int (bools are refused too).
+    ValueError
+        If ``size`` is negative; ``kernel_size``, ``stride`` or ``dilation`` is
+        below 1; ``padding`` is an unknown string, negative or not an int or a
+        pair; or the dilated kernel is longer than the padded input.
+
+    See Also
+    --------
+    conv_padding : The (before, after) padding of the same axis.
+    conv2d : The convolution whose geometry this is.
+
+    Examples
+    --------
+    >>> import cnncore
+    >>> cnncore.conv_output_size(224, 3, stride=2, padding="same")   # ceil(224 / 2)
+    112
+    >>> cnncore.conv_output_size(224, 3, stride=2)                   # floor(221 / 2) + 1
+    111
+    >>> cnncore.conv_output_size(7, 3, padding=(1, 0), dilation=2)   # extent 5 in 7 + 1
+    4
     """
     return _axis_geometry("conv_output_size", size, kernel_size, stride, padding, dilation)[2]
 
 
 def conv_padding(size, kernel_size, stride=1, padding="valid", dilation=1):
-    """(before, after) zero padding of one axis; SAME puts the odd one after."""
+    """Return the (before, after) zero padding of a convolution along one axis.
+
+    VALID pads nothing and explicit padding is returned as a pair.  SAME follows
+    TensorFlow exactly::
+
+        out    = ceil(size / stride)
+        total  = max((out - 1) * stride + (kernel_size - 1) * dilation + 1 - size, 0)
+        before = total // 2
+        after  = total - before
+
+    so when ``total`` is odd the extra row or column goes after: at the bottom
+    or on the right (PyTorch's ``padding="same"`` puts it there too).
+
+    Parameters
+    ----------
+    size : int
+        Length of the input along the axis (``H`` or ``W``), ``>= 0``.
+    kernel_size : int
+        Length of the kernel (or pooling window) along the axis, ``>= 1``.
+    stride : int, default 1
+        Step between windows, ``>= 1``.  One axis: an int, not a pair.
+    padding : {"valid", "same"}, int or tuple of two int, default "valid"
+        ``"valid"`` or ``"same"`` (any case); an int ``p`` (``p`` zeros on both
+        sides) or a ``(before, after)`` pair of non-negative ints.
+    dilation : int, default 1
+        Spacing of the kernel taps, ``>= 1`` (``1``: an ordinary kernel).
+
+    Returns
+    -------
+    before : int
+        Zeros before the first element: rows at the top, columns on the left.
+    after : int
+        Zeros after the last element: rows at the bottom, columns on the right.
+
+    Raises
+    ------
+    TypeError
+        If ``size``, ``kernel_size``, ``stride``, ``dilation`` or a padding amount
+        is not an int (bools are refused too).
+    ValueError
+        If ``size`` is negative; ``kernel_size``, ``stride`` or ``dilation`` is
+        below 1; ``padding`` is an unknown string, negative or not an int or a
+        pair; or the dilated kernel is longer than the padded input.
+
+    See Also
+    --------
+    conv_output_size : The output length of the same axis.
+    conv2d : The convolution that pads this way.
+
+    Examples
+    --------
+    >>> import cnncore
+    >>> cnncore.conv_padding(5, 3, padding="same")
+    (1, 1)
+    >>> cnncore.conv_padding(4, 3, stride=2, padding="same")   # total 1: the odd one after
+    (0, 1)
+    >>> cnncore.conv_padding(5, 3, padding=2)
+    (2, 2)
+    """
     before, after, _ = _axis_geometry("conv_padding", size, kernel_size, stride, padding, dilation)
     return before, after
 
@@ -362,7 +476,8 @@ def _conv_args(func, x, kernel, stride, padding, dilation):
               f"kernel.shape={kernel.shape}")
     if kernel.shape[2] != x.shape[3]:
         _fail(func, f"`kernel` input channels (C_in={kernel.shape[2]}) must match the channels "
-              f"of `x` (C={x.shape[3]})", f"x.shape={x.shape}, kernel.shape={kernel.shape}")
+              f"of `x` (C={x.shape[3]}){conv_layout_hint(x.shape, kernel.shape)}",
+              f"x.shape={x.shape}, kernel.shape={kernel.shape}")
     stride = as_pair(stride, "stride", func)
     dilation = as_pair(dilation, "dilation", func)
     pads, out_hw = window_geometry(func, x.shape[1:3], kernel.shape[:2], stride, dilation, padding)
@@ -370,11 +485,117 @@ def _conv_args(func, x, kernel, stride, padding, dilation):
 
 
 def conv2d(x, kernel, bias=None, stride=1, padding="valid", dilation=1, *, relu=False):
-    """Cross-correlation of channels-last images with a (KH, KW, C_in, C_out) kernel.
+    """Correlate channels-last images with a bank of filters (a 2-D convolution).
 
-    ``y[b, i, j, o] = sum_{m,n,c} xpad[b, i*sh + m*dh, j*sw + n*dw, c] * kernel[m, n, c, o] + bias[o]``
+    Cross-correlation, as in Keras and PyTorch (the kernel is not flipped)::
 
-    ``relu=True`` returns max(y, 0), fused into the kernel's store where it can be.
+        y[b, i, j, o] = sum_{m,n,c} xpad[b, i*sh + m*dh, j*sw + n*dw, c] * kernel[m, n, c, o]
+                        + bias[o]
+
+    where ``xpad`` is ``x`` zero-padded by ``padding``, ``(sh, sw)`` the stride and
+    ``(dh, dw)`` the dilation.  Along each spatial axis of length ``size``, with
+    the dilated kernel extent ``e = (k - 1) * d + 1`` and stride ``s``:
+
+    - ``"valid"``: no padding, ``out = floor((size - e) / s) + 1``;
+    - ``"same"``: TensorFlow's rule, ``out = ceil(size / s)``,
+      ``total = max((out - 1) * s + e - size, 0)``, ``before = total // 2`` (top,
+      left) and ``after = total - before`` (bottom, right: an odd row or column
+      of padding goes there);
+    - explicit padding: those zeros, then the VALID formula on the padded size.
+
+    Parameters
+    ----------
+    x : array_like, shape (N, H, W, C)
+        Input images, channels-last.  float32, float64 or integers (read as
+        float64); any memory layout; never modified.
+    kernel : array_like, shape (KH, KW, C, C_out)
+        Filters in Keras' layout, ``kernel[m, n, c, o]``; ``C`` must be the
+        channels of ``x``.  Cast to the dtype of ``x``.
+    bias : array_like, shape (C_out,), optional
+        Added to each output channel; None (the default) adds nothing.  Cast to
+        the dtype of ``x``.
+    stride : int or tuple of two int, default 1
+        Step of the window: one int for both axes or ``(rows, cols)``, each
+        ``>= 1``.
+    padding : {"valid", "same"}, int or tuple, default "valid"
+        ``"valid"`` (no padding) or ``"same"`` (any case); an int ``p`` (``p`` zeros on all
+        four sides); a pair ``(ph, pw)`` (``ph`` rows above and below, ``pw`` columns left and
+        right); or ``((top, bottom), (left, right))``.  Amounts are non-negative ints.
+    dilation : int or tuple of two int, default 1
+        Spacing of the kernel taps: one int or ``(rows, cols)``, each ``>= 1``.
+    relu : bool, default False
+        Keyword-only.  Return ``max(y, 0)`` instead of ``y``, applied as the
+        result is stored where the kernel can (one pass, no second array).
+
+    Returns
+    -------
+    ndarray, shape (N, OH, OW, C_out)
+        A new C-contiguous array in the dtype of ``x`` (float64 for integer
+        ``x``); ``OH`` and ``OW`` as :func:`conv_output_size` gives them.  An empty
+        batch (``N = 0``) gives an empty array of that shape.
+
+    Raises
+    ------
+    TypeError
+        If ``x``, ``kernel`` or ``bias`` is not a float32, float64 or integer
+        array (complex, bool, object, strings, float16: the message names the
+        argument), or a stride, dilation or padding amount is not an int.
+    ValueError
+        If ``x`` or ``kernel`` is not 4-D; the kernel has no rows or columns; its
+        input channels differ from the channels of ``x`` (the message says so
+        when the shapes fit NCHW images or a PyTorch kernel); ``bias`` is not of
+        shape ``(C_out,)``; a stride or dilation is below 1 or neither an int nor
+        a pair; ``padding`` is an unknown string, negative or malformed; or the
+        dilated kernel is larger than the padded input.
+
+    See Also
+    --------
+    conv2d_backward : The gradients of this convolution.
+    conv_output_size : The output length along one axis.
+    conv_padding : The padding on each side of one axis.
+    relu : The rectifier ``relu=True`` applies.
+
+    Notes
+    -----
+    The dtype rule: the result has the dtype of ``x``: float32 stays float32,
+    float64 stays float64, integers become float64.  ``kernel`` and ``bias`` are
+    cast to that dtype, so a float64 kernel on float32 images computes in
+    float32, as a Keras layer computes in its own dtype.
+
+    PyTorch's ``Conv2d.weight`` of shape ``(C_out, C, KH, KW)`` is
+    ``kernel.transpose(3, 2, 0, 1)``, and ``kernel = weight.transpose(2, 3, 1, 0)``;
+    PyTorch's images ``(N, C, H, W)`` are ``x.transpose(0, 3, 1, 2)``.
+
+    float32 convolutions run on a register-blocked SIMD micro-kernel chosen for
+    the CPU at import (capped by the ``CNNCORE_ISA`` environment variable),
+    float64 ones on im2col and BLAS matrix products; :func:`show_config` prints
+    which.  Both use :func:`get_num_threads` threads.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import cnncore
+    >>> x = np.arange(16.0).reshape(1, 4, 4, 1)          # one 4x4 image, one channel
+    >>> k = np.ones((2, 2, 1, 1))                        # a 2x2 window sum
+    >>> y = cnncore.conv2d(x, k, bias=[0.5])
+    >>> y.shape
+    (1, 3, 3, 1)
+    >>> print(y[0, :, :, 0])
+    [[10.5 14.5 18.5]
+     [26.5 30.5 34.5]
+     [42.5 46.5 50.5]]
+
+    SAME padding with stride 2; the float64 kernel is cast to the images' float32:
+
+    >>> x = np.ones((2, 5, 5, 3), dtype=np.float32)
+    >>> k = np.ones((3, 3, 3, 8))
+    >>> y = cnncore.conv2d(x, k, stride=2, padding="same")
+    >>> y.shape, y.dtype
+    ((2, 3, 3, 8), dtype('float32'))
+    >>> print(y[0, :, :, 0])                             # fewer real cells at the borders
+    [[12. 18. 12.]
+     [18. 27. 18.]
+     [12. 18. 12.]]
     """
     x, kernel, stride, dilation, pads, (OH, OW) = _conv_args(
         "conv2d", x, kernel, stride, padding, dilation)
@@ -397,13 +618,106 @@ def _channel_sums(a):
 
 
 def conv2d_backward(dy, x, kernel, stride=1, padding="valid", dilation=1, *, input_grad=True):
-    """Gradients of ``conv2d`` with respect to x, kernel and bias, given dL/dy
-    (``input_grad=False``: dx is None and not computed, e.g. for a network's first layer)."""
+    """Compute the gradients of :func:`conv2d` with respect to its input, kernel and bias.
+
+    Given ``dy``, the gradient of a loss with respect to
+    ``y = conv2d(x, kernel, bias, stride, padding, dilation)``, with ``xpad``,
+    ``(sh, sw)`` and ``(dh, dw)`` as in :func:`conv2d` and ``top``, ``left`` the
+    padding before the first row and column::
+
+        dkernel[m, n, c, o] = sum_{b,i,j} xpad[b, i*sh + m*dh, j*sw + n*dw, c] * dy[b, i, j, o]
+        dbias[o]            = sum_{b,i,j} dy[b, i, j, o]
+        dx[b, h, w, c]      = sum of dy[b, i, j, o] * kernel[m, n, c, o] over the (i, j, m, n, o)
+                              with i*sh + m*dh - top = h and j*sw + n*dw - left = w
+
+    The bias is not an argument: ``y`` is linear in it, so its gradient does not
+    depend on it.
+
+    Parameters
+    ----------
+    dy : array_like, shape (N, OH, OW, C_out)
+        Gradient of the loss with respect to the output of :func:`conv2d`, of
+        that output's shape.  Cast to the dtype of ``x``.
+    x : array_like, shape (N, H, W, C)
+        The images of the forward call.  float32, float64 or integers (read as
+        float64).
+    kernel : array_like, shape (KH, KW, C, C_out)
+        The kernel of the forward call.  Cast to the dtype of ``x``.
+    stride : int or tuple of two int, default 1
+        The stride of the forward call: one int or ``(rows, cols)``, each ``>= 1``.
+    padding : {"valid", "same"}, int or tuple, default "valid"
+        ``"valid"`` (no padding) or ``"same"`` (any case); an int ``p`` (``p`` zeros on all
+        four sides); a pair ``(ph, pw)`` (``ph`` rows above and below, ``pw`` columns left and
+        right); or ``((top, bottom), (left, right))``.  Amounts are non-negative ints.
+    dilation : int or tuple of two int, default 1
+        The dilation of the forward call: one int or ``(rows, cols)``, each ``>= 1``.
+    input_grad : bool, default True
+        Keyword-only.  False skips ``dx`` (about half of the work) and returns
+        None in its place: for a network's first layer, whose input needs no
+        gradient.
+
+    Returns
+    -------
+    dx : ndarray, shape (N, H, W, C), or None
+        Gradient with respect to ``x``; None when ``input_grad`` is False.
+    dkernel : ndarray, shape (KH, KW, C, C_out)
+        Gradient with respect to ``kernel``.
+    dbias : ndarray, shape (C_out,)
+        Gradient with respect to the bias: ``dy`` summed over every axis but the
+        last (accumulated in float64).  Returned whether or not the forward call
+        had a bias; ignore it when it had none.
+
+    Raises
+    ------
+    TypeError
+        If ``dy``, ``x`` or ``kernel`` is not a float32, float64 or integer array
+        (the message names the argument), or a stride, dilation or padding
+        amount is not an int.
+    ValueError
+        If the arguments of the forward call are invalid (see :func:`conv2d`), or
+        ``dy`` does not have the shape of that call's output.
+
+    See Also
+    --------
+    conv2d : The forward convolution.
+    relu_backward : The gradient to apply first after ``conv2d(..., relu=True)``.
+
+    Notes
+    -----
+    Every result has the dtype of ``x`` (float32 stays float32, float64 stays
+    float64, integers become float64); ``dy`` and ``kernel`` are cast to it.
+
+    This is the gradient of the linear convolution: after
+    ``y = conv2d(..., relu=True)``, pass ``relu_backward(dy, y)`` as ``dy``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import cnncore
+    >>> x = np.arange(16.0).reshape(1, 4, 4, 1)
+    >>> k = np.ones((2, 2, 1, 1))
+    >>> dy = np.ones((1, 3, 3, 1))                       # the loss is y.sum()
+    >>> dx, dk, db = cnncore.conv2d_backward(dy, x, k)
+    >>> print(dx[0, :, :, 0])                            # windows covering each pixel
+    [[1. 2. 2. 1.]
+     [2. 4. 4. 2.]
+     [2. 4. 4. 2.]
+     [1. 2. 2. 1.]]
+    >>> print(dk[:, :, 0, 0])                            # sums of the 3x3 corners of x
+    [[45. 54.]
+     [81. 90.]]
+    >>> print(db)
+    [9.]
+    >>> cnncore.conv2d_backward(dy, x, k, input_grad=False)[0] is None
+    True
+    """
     func = "conv2d_backward"
     x, kernel, stride, dilation, pads, (OH, OW) = _conv_args(
         func, x, kernel, stride, padding, dilation)
     dy = as_float_array(dy, "dy", func, dtype=x.dtype)
-    check_shape(dy, (x.shape[0], OH, OW, kernel.shape[3]), "dy", func, "the output of conv2d")
+    expected = (x.shape[0], OH, OW, kernel.shape[3])
+    check_shape(dy, expected, "dy", func, "the output of conv2d",
+                nchw_hint(dy.shape, "dy", expected=expected))
     dy = contiguous(dy)
     KH, KW = kernel.shape[:2]
     pt, pl = pads[0][0], pads[1][0]
@@ -423,7 +737,7 @@ def _pool_args(func, x, pool_size, stride, padding):
     pool = as_pair(pool_size, "pool_size", func)
     stride = pool if stride is None else as_pair(stride, "stride", func)
     pads, out_hw = window_geometry(func, x.shape[1:3], pool, stride, (1, 1), padding,
-                                   what="pool_size")
+                                   what="pool_size", hint=nchw_hint(x.shape))
     for (before, after), k in zip(pads, pool):
         if before >= k or after >= k:
             _fail(func, "explicit `padding` must be smaller than `pool_size` (a window of "
@@ -431,9 +745,93 @@ def _pool_args(func, x, pool_size, stride, padding):
     return contiguous(x), pool, stride, pads, out_hw
 
 
+def _pool_nchw_hint(dy_shape, x_shape, pool, stride, padding):
+    """The NCHW hint when ``dy`` is the output of pooling ``x`` read as NCHW: x and dy both
+    NCHW (a dy that does not fit channels-last is an error anyway)."""
+    if len(dy_shape) != 4 or dy_shape[:2] != x_shape[:2]:
+        return ""
+    try:
+        _, out_hw = window_geometry("", x_shape[2:], pool, stride, (1, 1), padding)
+    except ValueError:
+        return ""
+    return nchw_sentence("x", "dy") if tuple(dy_shape[2:]) == out_hw else ""
+
+
 def max_pool2d(x, pool_size=2, stride=None, padding="valid"):
-    """Max over (rows, cols) windows; padded cells are ignored (-inf). stride None = pool_size."""
+    """Take the maximum of each window of channels-last images (max pooling).
+
+    With pool size ``(ph, pw)`` and stride ``(sh, sw)``::
+
+        y[b, i, j, c] = max over m < ph, n < pw of xpad[b, i*sh + m, j*sw + n, c]
+
+    The stride defaults to the pool size (windows side by side, as in Keras).
+    Output sizes follow :func:`conv2d`'s rules with the pool as the kernel
+    (:func:`conv_output_size` with the pool size as ``kernel_size``).  Padded
+    cells never win: they count as -inf, not 0, so a window over padding takes
+    the maximum of its real cells, as in TensorFlow.
+
+    Parameters
+    ----------
+    x : array_like, shape (N, H, W, C)
+        Input images, channels-last.  float32, float64 or integers (read as
+        float64); any memory layout; never modified.
+    pool_size : int or tuple of two int, default 2
+        Window size: one int for both axes or ``(rows, cols)``, each ``>= 1``.
+    stride : int, tuple of two int or None, default None
+        Step of the window, as ``pool_size``; None: equal to ``pool_size``.
+    padding : {"valid", "same"}, int or tuple, default "valid"
+        As in :func:`conv2d`: ``"valid"``, ``"same"`` (any case), an int, a pair
+        ``(ph, pw)`` or ``((top, bottom), (left, right))``.  Explicit amounts
+        must be smaller than the pool size along their axis (a window of padding
+        alone has no maximum).
+
+    Returns
+    -------
+    ndarray, shape (N, OH, OW, C)
+        A new C-contiguous array in the dtype of ``x`` (float64 for integer
+        ``x``).
+
+    Raises
+    ------
+    TypeError
+        If ``x`` is not a float32, float64 or integer array, or a pool size,
+        stride or padding amount is not an int.
+    ValueError
+        If ``x`` is not 4-D; a pool size or stride is below 1 or neither an int
+        nor a pair; ``padding`` is an unknown string, negative, malformed or, for
+        an explicit amount, not smaller than the pool size; or the window is
+        larger than the padded input.
+
+    Warns
+    -----
+    UserWarning
+        When ``x`` looks like NCHW images (1 or 3 on axis 1 and a square of at
+        least 8x8 after it).  The pooling still runs, reading ``x`` as
+        channels-last.
+
+    See Also
+    --------
+    max_pool2d_backward : The gradient of this pooling.
+    conv_output_size : The output length along one axis.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import cnncore
+    >>> x = np.arange(16.0).reshape(1, 4, 4, 1)
+    >>> print(cnncore.max_pool2d(x)[0, :, :, 0])         # 2x2 windows, stride 2
+    [[ 5.  7.]
+     [13. 15.]]
+    >>> x = -np.ones((1, 3, 3, 1))
+    >>> y = cnncore.max_pool2d(x, 2, padding="same")     # one row and column of padding
+    >>> print(y[0, :, :, 0])                             # the padding is -inf, not 0
+    [[-1. -1.]
+     [-1. -1.]]
+    """
     x, pool, stride, pads, (OH, OW) = _pool_args("max_pool2d", x, pool_size, stride, padding)
+    # NCHW images run (they are valid channels-last input too) but are most likely a
+    # mistake: a warning, not an error (see _checks.looks_nchw)
+    warn_if_nchw(x.shape, "x", "max_pool2d")
     y = _fresh((x.shape[0], OH, OW, x.shape[3]), x.dtype)
     if y.size:
         _pool.max_pool_forward(x, y, pool[0], pool[1], stride[0], stride[1],
@@ -442,11 +840,68 @@ def max_pool2d(x, pool_size=2, stride=None, padding="valid"):
 
 
 def max_pool2d_backward(dy, x, pool_size=2, stride=None, padding="valid"):
-    """Gradient of ``max_pool2d``: each window's dy goes to its first maximal cell."""
+    """Compute the gradient of :func:`max_pool2d` with respect to its input.
+
+    Each window's gradient ``dy[b, i, j, c]`` goes to the cell that won its
+    maximum: the first maximal cell in row-major window order when several
+    tie.  Where windows overlap (a stride smaller than the pool size) a cell
+    receives the sum of the windows it won; every other cell gets 0.
+
+    Parameters
+    ----------
+    dy : array_like, shape (N, OH, OW, C)
+        Gradient of the loss with respect to the output of :func:`max_pool2d`,
+        of that output's shape.  Cast to the dtype of ``x``.
+    x : array_like, shape (N, H, W, C)
+        The images of the forward call.  float32, float64 or integers (read as
+        float64).
+    pool_size : int or tuple of two int, default 2
+        The pool size of the forward call.
+    stride : int, tuple of two int or None, default None
+        The stride of the forward call; None: equal to ``pool_size``.
+    padding : {"valid", "same"}, int or tuple, default "valid"
+        The padding of the forward call (see :func:`max_pool2d`).
+
+    Returns
+    -------
+    ndarray, shape (N, H, W, C)
+        The gradient with respect to ``x``, a new array in the dtype of ``x``
+        (float64 for integer ``x``).
+
+    Raises
+    ------
+    TypeError
+        If ``dy`` or ``x`` is not a float32, float64 or integer array (the
+        message names the argument), or a pool size, stride or padding amount is
+        not an int.
+    ValueError
+        If the arguments of the forward call are invalid (see
+        :func:`max_pool2d`), or ``dy`` does not have the shape of that call's
+        output.
+
+    See Also
+    --------
+    max_pool2d : The forward pooling.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import cnncore
+    >>> x = np.array([[1.0, 3.0], [3.0, 2.0]]).reshape(1, 2, 2, 1)
+    >>> dy = np.full((1, 1, 1, 1), 10.0)
+    >>> dx = cnncore.max_pool2d_backward(dy, x)
+    >>> print(dx[0, :, :, 0])                            # the first of the two 3s
+    [[ 0. 10.]
+     [ 0.  0.]]
+    """
     func = "max_pool2d_backward"
     x, pool, stride, pads, (OH, OW) = _pool_args(func, x, pool_size, stride, padding)
     dy = as_float_array(dy, "dy", func, dtype=x.dtype)
-    check_shape(dy, (x.shape[0], OH, OW, x.shape[3]), "dy", func, "the output of max_pool2d")
+    expected = (x.shape[0], OH, OW, x.shape[3])
+    if dy.shape != expected:
+        check_shape(dy, expected, "dy", func, "the output of max_pool2d",
+                    nchw_hint(dy.shape, "dy", expected=expected)
+                    or _pool_nchw_hint(dy.shape, x.shape, pool, stride, padding))
     dx = _fresh(x.shape, x.dtype, zero=True)
     if dy.size:
         _pool.max_pool_backward(contiguous(dy), x, dx, pool[0], pool[1], stride[0], stride[1],
@@ -468,7 +923,8 @@ def _bn_input(func, x):
 
 def _bn_param(func, value, name, x):
     arr = as_float_array(value, name, func)
-    check_shape(arr, (x.shape[-1],), name, func, "one value per channel, the last axis of x")
+    hint = nchw_hint(x.shape, channels=arr.shape[0]) if arr.ndim == 1 else ""
+    check_shape(arr, (x.shape[-1],), name, func, "one value per channel, the last axis of x", hint)
     return arr
 
 
@@ -487,10 +943,83 @@ def _check_eps(func, eps):
 
 
 def batch_norm_train(x, gamma, beta, eps=1e-3):
-    """Normalize with the batch's statistics over every axis but the last.
+    """Normalize a batch with its own statistics (batch normalization in training).
 
-    Returns ``(y, mean, var)`` with the biased (1/m) batch variance.  For an
-    empty batch, y is empty and mean and var are NaN (no samples).
+    The statistics run over every axis but the last: over the batch for dense
+    input ``(N, F)``, over batch and positions for convolutional input
+    ``(N, H, W, C)``.  For each channel ``c``, over its ``m`` values::
+
+        mean[c]   = x[..., c].mean()
+        var[c]    = ((x[..., c] - mean[c]) ** 2).mean()        # biased: 1/m
+        y[..., c] = (x[..., c] - mean[c]) / sqrt(var[c] + eps) * gamma[c] + beta[c]
+
+    The sums behind the statistics are taken over blocks of 64 values per
+    channel in the dtype of ``x`` and added into float64 totals.
+
+    Parameters
+    ----------
+    x : array_like, shape (N, F) or (N, H, W, C)
+        Dense or convolutional input, or any array of two or more axes: the last
+        axis holds the channels.  float32, float64 or integers (read as
+        float64).
+    gamma : array_like, shape (C,)
+        Scale per channel.  Cast to the dtype of ``x``.
+    beta : array_like, shape (C,)
+        Offset per channel.  Cast to the dtype of ``x``.
+    eps : float, default 1e-3
+        Added to the variance, ``>= 0`` (Keras' default; PyTorch's is 1e-5).
+
+    Returns
+    -------
+    y : ndarray, shape of x
+        The normalized batch.
+    mean : ndarray, shape (C,)
+        The batch mean per channel.
+    var : ndarray, shape (C,)
+        The biased (1/m) batch variance per channel.  ``mean`` and ``var`` are
+        what :func:`batch_norm_backward` and :func:`update_moving_stats` take.
+        All three are new arrays in the dtype of ``x``; for an empty batch, ``y``
+        is empty and ``mean`` and ``var`` are NaN.
+
+    Raises
+    ------
+    TypeError
+        If ``x``, ``gamma`` or ``beta`` is not a float32, float64 or integer
+        array (the message names the argument), or ``eps`` is not a real number.
+    ValueError
+        If ``x`` has fewer than two axes, ``gamma`` or ``beta`` is not of shape
+        ``(C,)``, or ``eps`` is negative or NaN.
+
+    See Also
+    --------
+    batch_norm_backward : The gradients of this normalization.
+    batch_norm_infer : Normalization with the moving averages.
+    update_moving_stats : Fold ``mean`` and ``var`` into the moving averages.
+
+    Notes
+    -----
+    The dtype rule: every result has the dtype of ``x`` (float32 stays float32,
+    float64 stays float64, integers become float64); ``gamma`` and ``beta`` are
+    cast to it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import cnncore
+    >>> x = np.array([[1.0, 2.0], [3.0, 6.0]])           # 2 samples, 2 features
+    >>> y, mean, var = cnncore.batch_norm_train(x, np.ones(2), np.zeros(2), eps=0.0)
+    >>> print(y)
+    [[-1. -1.]
+     [ 1.  1.]]
+    >>> print(mean, var)
+    [2. 4.] [1. 4.]
+
+    Convolutional input: one mean and variance per channel, over ``N, H, W``:
+
+    >>> x = np.ones((8, 5, 5, 3), dtype=np.float32)
+    >>> y, mean, var = cnncore.batch_norm_train(x, np.ones(3), np.zeros(3))
+    >>> y.shape, mean.shape, mean.dtype
+    ((8, 5, 5, 3), (3,), dtype('float32'))
     """
     func = "batch_norm_train"
     x = _bn_input(func, x)
@@ -523,7 +1052,68 @@ def _bn_apply(x2d, mean, var, gamma, beta, eps, nthreads):
 
 
 def batch_norm_infer(x, gamma, beta, moving_mean, moving_var, eps=1e-3):
-    """Normalize with the moving averages gathered in training."""
+    """Normalize with fixed statistics: the moving averages gathered in training.
+
+    Batch normalization at inference (Keras' ``training=False``), a fixed affine
+    map per channel ``c``::
+
+        y[..., c] = (x[..., c] - moving_mean[c]) / sqrt(moving_var[c] + eps) * gamma[c] + beta[c]
+
+    Parameters
+    ----------
+    x : array_like, shape (N, F) or (N, H, W, C)
+        Dense or convolutional input, or any array of two or more axes: the last
+        axis holds the channels.  float32, float64 or integers (read as
+        float64).
+    gamma : array_like, shape (C,)
+        Scale per channel.  Cast to the dtype of ``x``.
+    beta : array_like, shape (C,)
+        Offset per channel.  Cast to the dtype of ``x``.
+    moving_mean : array_like, shape (C,)
+        Mean per channel (see :func:`update_moving_stats`).  Cast to the dtype of
+        ``x``.
+    moving_var : array_like, shape (C,)
+        Variance per channel; ``moving_var + eps`` must be positive.
+    eps : float, default 1e-3
+        Added to the variance, ``>= 0``; the value used in training.
+
+    Returns
+    -------
+    ndarray, shape of x
+        The normalized input, a new array in the dtype of ``x`` (float64 for
+        integer ``x``).
+
+    Raises
+    ------
+    TypeError
+        If an array argument is not a float32, float64 or integer array (the
+        message names it), or ``eps`` is not a real number.
+    ValueError
+        If ``x`` has fewer than two axes, a parameter is not of shape ``(C,)``,
+        ``eps`` is negative or NaN, or ``moving_var + eps`` is not positive.
+
+    See Also
+    --------
+    batch_norm_train : Normalization with the batch's statistics.
+    update_moving_stats : How the moving averages are gathered.
+
+    Notes
+    -----
+    The dtype rule: the result has the dtype of ``x`` (float32 stays float32,
+    float64 stays float64, integers become float64); the parameters are cast to
+    it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import cnncore
+    >>> x = np.array([[1.0, 2.0], [3.0, 6.0]])
+    >>> y = cnncore.batch_norm_infer(x, np.ones(2), np.zeros(2), moving_mean=np.array([1.0, 2.0]),
+    ...                              moving_var=np.array([4.0, 16.0]), eps=0.0)
+    >>> print(y)
+    [[0. 0.]
+     [1. 1.]]
+    """
     func = "batch_norm_infer"
     x = _bn_input(func, x)
     gamma = _bn_param(func, gamma, "gamma", x)
@@ -537,14 +1127,88 @@ def batch_norm_infer(x, gamma, beta, moving_mean, moving_var, eps=1e-3):
 
 
 def batch_norm_backward(dy, x, gamma, mean, var, eps=1e-3):
-    """Gradients of ``batch_norm_train`` w.r.t. x, gamma and beta, given dL/dy.
+    """Compute the gradients of :func:`batch_norm_train` with respect to x, gamma and beta.
 
-    ``mean`` and ``var`` are the batch statistics the forward pass returned.
+    With ``m`` the number of values per channel (the product of all axes but
+    the last) and ``xhat = (x - mean) / sqrt(var + eps)``, per channel::
+
+        dbeta  = sum of dy
+        dgamma = sum of dy * xhat
+        dx     = gamma / sqrt(var + eps) * (dy - dbeta / m - xhat * dgamma / m)
+
+    This accounts for ``mean`` and ``var`` depending on ``x``: it is the
+    gradient of the training normalization.  (With fixed statistics, as in
+    :func:`batch_norm_infer`, the gradient with respect to ``x`` is
+    ``gamma / sqrt(moving_var + eps) * dy``.)
+
+    Parameters
+    ----------
+    dy : array_like, shape of x
+        Gradient of the loss with respect to the output of
+        :func:`batch_norm_train`.  Cast to the dtype of ``x``.
+    x : array_like, shape (N, F) or (N, H, W, C)
+        Dense or convolutional input, or any array of two or more axes: the last
+        axis holds the channels.  float32, float64 or integers (read as
+        float64).
+    gamma : array_like, shape (C,)
+        Scale per channel of the forward call.
+    mean : array_like, shape (C,)
+        The batch mean :func:`batch_norm_train` returned.
+    var : array_like, shape (C,)
+        The batch variance :func:`batch_norm_train` returned; ``var + eps`` must
+        be positive.
+    eps : float, default 1e-3
+        The ``eps`` of the forward call, ``>= 0``.
+
+    Returns
+    -------
+    dx : ndarray, shape of x
+        Gradient with respect to ``x``.
+    dgamma : ndarray, shape (C,)
+        Gradient with respect to ``gamma``.
+    dbeta : ndarray, shape (C,)
+        Gradient with respect to ``beta``.  All three are new arrays in the
+        dtype of ``x``; for an empty batch, ``dx`` is empty and ``dgamma`` and
+        ``dbeta`` are zeros.
+
+    Raises
+    ------
+    TypeError
+        If an array argument is not a float32, float64 or integer array (the
+        message names it), or ``eps`` is not a real number.
+    ValueError
+        If ``x`` has fewer than two axes, ``dy`` is not of the shape of ``x``, a
+        parameter is not of shape ``(C,)``, ``eps`` is negative or NaN, or
+        ``var + eps`` is not positive.
+
+    See Also
+    --------
+    batch_norm_train : The forward normalization.
+
+    Notes
+    -----
+    The dtype rule: every result has the dtype of ``x`` (float32 stays float32,
+    float64 stays float64, integers become float64); ``dy`` and the parameters
+    are cast to it.  The sums are taken over blocks of 64 values per channel in
+    that dtype and added into float64 totals.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import cnncore
+    >>> x = np.array([[1.0], [2.0], [3.0]])              # 3 samples, 1 feature
+    >>> gamma = np.ones(1)
+    >>> y, mean, var = cnncore.batch_norm_train(x, gamma, np.zeros(1), eps=0.0)
+    >>> dy = np.array([[1.0], [0.0], [0.0]])
+    >>> dx, dgamma, dbeta = cnncore.batch_norm_backward(dy, x, gamma, mean, var, eps=0.0)
+    >>> print(np.round(dx.ravel(), 4), np.round(dgamma, 4), dbeta)
+    [ 0.2041 -0.4082  0.2041] [-1.2247] [1.]
     """
     func = "batch_norm_backward"
     x = _bn_input(func, x)
     dy = as_float_array(dy, "dy", func, dtype=x.dtype)
-    check_shape(dy, x.shape, "dy", func, "the shape of x")
+    check_shape(dy, x.shape, "dy", func, "the shape of x",
+                nchw_hint(dy.shape, "dy", expected=x.shape))
     gamma = _bn_param(func, gamma, "gamma", x)
     mean = _bn_param(func, mean, "mean", x)
     eps = _check_eps(func, eps)
@@ -568,7 +1232,62 @@ def batch_norm_backward(dy, x, gamma, mean, var, eps=1e-3):
 
 
 def update_moving_stats(moving_mean, moving_var, mean, var, momentum=0.99):
-    """New moving averages: ``momentum * moving + (1 - momentum) * batch`` (Keras)."""
+    """Return the moving averages updated with one batch's statistics.
+
+    Keras' rule, elementwise::
+
+        new_moving_mean = momentum * moving_mean + (1 - momentum) * mean
+        new_moving_var  = momentum * moving_var  + (1 - momentum) * var
+
+    ``momentum=0.99`` keeps 99% of the old value.  PyTorch's ``momentum=0.1`` is
+    ``momentum=0.9`` here, and PyTorch's running variance takes the unbiased
+    batch variance, ``var * m / (m - 1)``.  The inputs are not modified.
+
+    Parameters
+    ----------
+    moving_mean : array_like, shape (C,)
+        The moving mean, 1-D.  Its dtype is the dtype of the results (integers:
+        float64).
+    moving_var : array_like, shape (C,)
+        The moving variance.  Cast to the dtype of ``moving_mean``.
+    mean : array_like, shape (C,)
+        The batch mean (from :func:`batch_norm_train`).  Cast likewise.
+    var : array_like, shape (C,)
+        The batch variance (from :func:`batch_norm_train`).  Cast likewise.
+    momentum : float, default 0.99
+        Weight of the old value, in ``[0, 1]``.
+
+    Returns
+    -------
+    moving_mean : ndarray, shape (C,)
+        The new moving mean.
+    moving_var : ndarray, shape (C,)
+        The new moving variance.  Both are new arrays in the dtype of
+        ``moving_mean``.
+
+    Raises
+    ------
+    TypeError
+        If an array argument is not a float32, float64 or integer array (the
+        message names it), or ``momentum`` is not a real number.
+    ValueError
+        If ``moving_mean`` is not 1-D, another array is not of its shape, or
+        ``momentum`` is outside ``[0, 1]``.
+
+    See Also
+    --------
+    batch_norm_train : Gives the batch statistics.
+    batch_norm_infer : Normalizes with the moving averages.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import cnncore
+    >>> mm, mv = cnncore.update_moving_stats(np.zeros(2), np.ones(2), mean=np.array([1.0, 2.0]),
+    ...                                      var=np.array([4.0, 4.0]), momentum=0.9)
+    >>> print(np.round(mm, 6), np.round(mv, 6))
+    [0.1 0.2] [1.3 1.3]
+    """
     func = "update_moving_stats"
     moving_mean = as_float_array(moving_mean, "moving_mean", func)
     if moving_mean.ndim != 1:
@@ -604,7 +1323,56 @@ def _dense_args(func, x, w):
 
 
 def dense(x, w, b=None):
-    """``x @ w + b`` for x (N, F_in), w (F_in, F_out), b (F_out,)."""
+    """Apply a fully connected layer: ``x @ w + b``.
+
+    ``y[n, o] = sum_f x[n, f] * w[f, o] + b[o]``, with ``w`` in Keras' layout
+    ``(F_in, F_out)`` (PyTorch's ``Linear.weight`` is ``w.T``).  A BLAS matrix
+    product on :func:`get_num_threads` threads.
+
+    Parameters
+    ----------
+    x : array_like, shape (N, F_in)
+        The input, 2-D (flatten images first: ``x.reshape(len(x), -1)`` gives
+        Keras' channels-last order).  float32, float64 or integers (read as
+        float64).
+    w : array_like, shape (F_in, F_out)
+        The weights.  Cast to the dtype of ``x``.
+    b : array_like, shape (F_out,), optional
+        The bias; None (the default) adds nothing.  Cast to the dtype of ``x``.
+
+    Returns
+    -------
+    ndarray, shape (N, F_out)
+        A new array in the dtype of ``x`` (float64 for integer ``x``).
+
+    Raises
+    ------
+    TypeError
+        If ``x``, ``w`` or ``b`` is not a float32, float64 or integer array (the
+        message names the argument).
+    ValueError
+        If ``x`` or ``w`` is not 2-D, the rows of ``w`` differ from the features
+        of ``x``, or ``b`` is not of shape ``(F_out,)``.
+
+    See Also
+    --------
+    dense_backward : The gradients of this layer.
+
+    Notes
+    -----
+    The dtype rule: the result has the dtype of ``x`` (float32 stays float32,
+    float64 stays float64, integers become float64); ``w`` and ``b`` are cast
+    to it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import cnncore
+    >>> x = np.array([[1.0, 2.0, 3.0]])
+    >>> w = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    >>> print(cnncore.dense(x, w, b=[10.0, 20.0]))
+    [[14. 25.]]
+    """
     x, w = _dense_args("dense", x, w)
     with blas_threads(get_num_threads()):
         y = np.matmul(x, w, out=_fresh((x.shape[0], w.shape[1]), x.dtype))
@@ -616,7 +1384,66 @@ def dense(x, w, b=None):
 
 
 def dense_backward(dy, x, w):
-    """Gradients of ``dense`` w.r.t. x, w and b, given dL/dy."""
+    """Compute the gradients of :func:`dense` with respect to x, w and b.
+
+    ``dx = dy @ w.T``, ``dw = x.T @ dy`` and ``db = dy.sum(axis=0)``.
+
+    Parameters
+    ----------
+    dy : array_like, shape (N, F_out)
+        Gradient of the loss with respect to the output of :func:`dense`.  Cast
+        to the dtype of ``x``.
+    x : array_like, shape (N, F_in)
+        The input of the forward call.  float32, float64 or integers (read as
+        float64).
+    w : array_like, shape (F_in, F_out)
+        The weights of the forward call.  Cast to the dtype of ``x``.
+
+    Returns
+    -------
+    dx : ndarray, shape (N, F_in)
+        Gradient with respect to ``x``.
+    dw : ndarray, shape (F_in, F_out)
+        Gradient with respect to ``w``.
+    db : ndarray, shape (F_out,)
+        Gradient with respect to the bias, returned whether or not the forward
+        call had one.  All three are new arrays in the dtype of ``x``.
+
+    Raises
+    ------
+    TypeError
+        If ``dy``, ``x`` or ``w`` is not a float32, float64 or integer array
+        (the message names the argument).
+    ValueError
+        If ``x`` or ``w`` is not 2-D, their ``F_in`` differ, or ``dy`` is not of
+        shape ``(N, F_out)``.
+
+    See Also
+    --------
+    dense : The forward layer.
+
+    Notes
+    -----
+    The dtype rule: every result has the dtype of ``x`` (float32 stays float32,
+    float64 stays float64, integers become float64); ``dy`` and ``w`` are cast
+    to it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import cnncore
+    >>> x = np.array([[1.0, 2.0, 3.0]])
+    >>> w = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    >>> dx, dw, db = cnncore.dense_backward(np.array([[1.0, -1.0]]), x, w)
+    >>> print(dx)
+    [[ 1. -1.  0.]]
+    >>> print(dw)
+    [[ 1. -1.]
+     [ 2. -2.]
+     [ 3. -3.]]
+    >>> print(db)
+    [ 1. -1.]
+    """
     func = "dense_backward"
     x, w = _dense_args(func, x, w)
     dy = as_float_array(dy, "dy", func, dtype=x.dtype)
@@ -628,7 +1455,50 @@ def dense_backward(dy, x, w):
 
 
 def relu(x, out=None):
-    """max(x, 0), elementwise (``out``: an array of x's shape and dtype to write, may be x)."""
+    """Rectify elementwise: ``max(x, 0)``.
+
+    Any shape; NaN stays NaN, as in ``np.maximum(x, 0)``.
+
+    Parameters
+    ----------
+    x : array_like
+        The input, any shape.  float32, float64 or integers (read as float64).
+    out : ndarray, optional
+        Where to write the result: a writeable C-contiguous array of the shape
+        and dtype of ``x`` (float64 for integer ``x``); it may be ``x`` itself,
+        for a ReLU in place.  None (the default): a new array.
+
+    Returns
+    -------
+    ndarray
+        ``out`` when given, a new array otherwise; the shape and dtype of ``x``
+        (float64 for integer ``x``).
+
+    Raises
+    ------
+    TypeError
+        If ``x`` is not a float32, float64 or integer array.
+    ValueError
+        If ``out`` is not a writeable C-contiguous ndarray of the shape and
+        dtype of ``x``.
+
+    See Also
+    --------
+    relu_backward : The gradient of the rectifier.
+    conv2d : ``relu=True`` rectifies as the convolution stores its result.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import cnncore
+    >>> print(cnncore.relu(np.array([-2.0, 0.0, 3.0])))
+    [0. 0. 3.]
+    >>> a = np.array([[-1.0, 2.0]], dtype=np.float32)
+    >>> cnncore.relu(a, out=a) is a                      # in place
+    True
+    >>> print(a)
+    [[0. 2.]]
+    """
     x = contiguous(as_float_array(x, "x", "relu"))
     y = _elementwise_out(x, out, "relu")
     if x.size:
@@ -637,10 +1507,54 @@ def relu(x, out=None):
 
 
 def relu_backward(dy, x, out=None):
-    """dy where x > 0, else 0 (``out``: as in :func:`relu`, may be dy)."""
+    """Compute the gradient of :func:`relu`: ``dy`` where ``x > 0``, else 0.
+
+    The derivative at 0 is taken as 0 (as in Keras and PyTorch).
+
+    Parameters
+    ----------
+    dy : array_like
+        Gradient of the loss with respect to the output of :func:`relu`, of the
+        shape of ``x``.  Cast to the dtype of ``x``.
+    x : array_like
+        The input of :func:`relu`, or its output (positive at the same places).
+        float32, float64 or integers (read as float64).
+    out : ndarray, optional
+        Where to write the result, as in :func:`relu`; it may be ``dy`` itself
+        when ``dy`` is C-contiguous in the dtype of ``x``.  None (the default): a
+        new array.
+
+    Returns
+    -------
+    ndarray
+        ``out`` when given, a new array otherwise; the shape and dtype of ``x``
+        (float64 for integer ``x``).
+
+    Raises
+    ------
+    TypeError
+        If ``dy`` or ``x`` is not a float32, float64 or integer array (the
+        message names the argument).
+    ValueError
+        If ``dy`` is not of the shape of ``x``, or ``out`` is not a writeable
+        C-contiguous ndarray of the shape and dtype of ``x``.
+
+    See Also
+    --------
+    relu : The forward rectifier.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import cnncore
+    >>> x = np.array([-2.0, 0.0, 3.0])
+    >>> print(cnncore.relu_backward(np.array([5.0, 5.0, 5.0]), x))
+    [0. 0. 5.]
+    """
     x = contiguous(as_float_array(x, "x", "relu_backward"))
     dy = as_float_array(dy, "dy", "relu_backward", dtype=x.dtype)
-    check_shape(dy, x.shape, "dy", "relu_backward", "the shape of x")
+    check_shape(dy, x.shape, "dy", "relu_backward", "the shape of x",
+                nchw_hint(dy.shape, "dy", expected=x.shape))
     dy = contiguous(dy)
     dx = _elementwise_out(x, out, "relu_backward")
     if x.size:
@@ -661,7 +1575,44 @@ def _elementwise_out(x, out, func):
 
 
 def softmax(x, axis=-1):
-    """exp(x) / sum(exp(x)) along ``axis``, computed stably."""
+    """Compute the softmax along one axis: ``exp(x) / sum(exp(x))``.
+
+    Computed stably, as ``exp(x - max) / sum(exp(x - max))`` along ``axis``, so
+    large values do not overflow.  Each slice along ``axis`` sums to 1.
+
+    Parameters
+    ----------
+    x : array_like
+        The input, at least 1-D.  float32, float64 or integers (read as float64).
+    axis : int, default -1
+        The axis to normalize, in ``[-x.ndim, x.ndim)``.
+
+    Returns
+    -------
+    ndarray
+        A new array of the shape and dtype of ``x`` (float64 for integer ``x``).
+
+    Raises
+    ------
+    TypeError
+        If ``x`` is not a float32, float64 or integer array, or ``axis`` is not an
+        int.
+    ValueError
+        If ``x`` is 0-D or ``axis`` is out of range.
+
+    See Also
+    --------
+    softmax_cross_entropy : The softmax and the cross-entropy loss together.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import cnncore
+    >>> p = cnncore.softmax(np.array([[0.0, np.log(3.0)], [1000.0, 1000.0]]))
+    >>> print(np.round(p, 6))
+    [[0.25 0.75]
+     [0.5  0.5 ]]
+    """
     x = as_float_array(x, "x", "softmax")
     if x.ndim == 0:
         _fail("softmax", "`x` must have at least one axis", f"x.shape={x.shape}")
@@ -675,16 +1626,63 @@ def softmax(x, axis=-1):
 
 
 def softmax_cross_entropy(logits, labels):
-    """Mean cross-entropy of softmax(logits) against integer class ids, and dL/dlogits.
+    """Compute the mean cross-entropy of ``softmax(logits)`` against class ids, and its gradient.
 
-    Returns ``(mean_loss, dlogits)`` with ``dlogits = (softmax - onehot) / N``;
-    an empty batch has loss 0.0 and an empty gradient.
+    With ``p = softmax(logits, axis=1)``::
+
+        loss    = -mean over n of log p[n, labels[n]]
+        dlogits = (p - onehot(labels)) / N
+
+    the gradient of the mean loss with respect to the logits.  The log-softmax
+    is computed stably (no ``log(0)`` for confidently wrong predictions).
+
+    Parameters
+    ----------
+    logits : array_like, shape (N, K)
+        Unnormalized scores of ``K`` classes.  float32, float64 or integers
+        (read as float64).
+    labels : array_like of int, shape (N,)
+        The class id of each row, in ``[0, K)``.
+
+    Returns
+    -------
+    loss : float
+        The mean cross-entropy, a Python float (averaged in float64); 0.0 for an
+        empty batch.
+    dlogits : ndarray, shape (N, K)
+        Its gradient with respect to ``logits``, a new array in the dtype of
+        ``logits`` (float64 for integer logits).
+
+    Raises
+    ------
+    TypeError
+        If ``logits`` is not a float32, float64 or integer array, or ``labels``
+        is not an integer array.
+    ValueError
+        If ``logits`` is not 2-D, ``labels`` is not of shape ``(N,)``, or a label
+        is outside ``[0, K)``.
+
+    See Also
+    --------
+    softmax : The probabilities alone.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import cnncore
+    >>> logits = np.array([[0.0, np.log(3.0)], [0.0, 0.0]])   # p = [.25, .75], [.5, .5]
+    >>> loss, dlogits = cnncore.softmax_cross_entropy(logits, [1, 0])
+    >>> round(loss, 6)                                   # -(log 0.75 + log 0.5) / 2
+    0.490415
+    >>> print(np.round(dlogits, 6))
+    [[ 0.125 -0.125]
+     [-0.25   0.25 ]]
     """
     func = "softmax_cross_entropy"
     logits = as_float_array(logits, "logits", func)
     check_ndim(logits, 2, "logits", func, "(N, num_classes)")
     N, K = logits.shape
-    labels = np.asarray(labels)
+    labels = as_array(labels, "labels", func)
     if labels.dtype.kind not in "iu":
         _fail(func, "`labels` must be integer class ids", f"labels.dtype={labels.dtype}", TypeError)
     check_shape(labels, (N,), "labels", func, "one class id per row of logits")
