@@ -3,10 +3,10 @@
 This module is an *oracle* for the tests: it is written for clarity, not
 speed, and it shares no code with ``cnncore`` (it imports nothing from it).
 Every function has the same name and arguments as the public function of
-``cnncore`` that it checks (see DESIGN.md, "Public API"), so a test can run
+``cnncore`` that it checks (the API reference in docs/api), so a test can run
 the same case through both.
 
-Conventions (DESIGN.md):
+Conventions (docs/conventions.md):
 
 * images are channels-last ``x[b, row, col, channel]``; kernels are
   ``K[m, n, c_in, c_out]``;
@@ -166,7 +166,7 @@ def conv2d(x, kernel, bias=None, stride=1, padding="valid", dilation=1):
 
 
 def conv2d_direct(x, kernel, bias=None, stride=1, padding="valid", dilation=1):
-    """The DESIGN.md equation written out with one loop per index (tiny inputs only).
+    """The convolution equation (docs/conventions.md) written out with one loop per index (tiny inputs only).
 
     Used to check ``conv2d`` itself; it pads by index arithmetic instead of np.pad.
     """

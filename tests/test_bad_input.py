@@ -1,4 +1,4 @@
-"""Bad input gets a clear error, nothing else (issue 2, DESIGN.md).
+"""Bad input gets a clear error, nothing else (issue 2; docs/conventions.md).
 
 The table below is issue 2's list of bad inputs, one row per case: wrong
 ndim, channel mismatch, stride/dilation < 1, negative padding, unknown
@@ -16,6 +16,7 @@ interpreter -- fails).
 """
 import importlib
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -461,3 +462,238 @@ def test_scalar_arguments_that_are_not_numbers_are_named(bad):
     with pytest.raises(TypeError, match=r"update_moving_stats: `momentum` must be a real number"):
         cn().update_moving_stats(b, g, b, g, momentum=bad)
     assert cn().batch_norm_train(x, g, b, eps=np.float32(1e-3))[0].shape == x.shape   # NumPy scalars are fine
+
+
+# ============================================================= conversions name their argument
+# Every int(), float(), np.asarray(), np.dtype() of an argument of the public API (layers,
+# models, training, weights) goes through cnncore._checks: the error names the argument and
+# what was received, never NumPy's or Python's own message alone.
+
+def small_model(m, **kwargs):
+    return m.vgg("vgg11", num_classes=3, input_shape=(32, 32, 3), width=1 / 16, fc_units=8,
+                 **kwargs)
+
+
+def built_dense(m):
+    layer = m.layers.Dense(2)
+    layer.build((3,))
+    return layer
+
+
+IMAGES, IDS = z((2, 32, 32, 3)), np.zeros(2, int)
+RAGGED = [[0.0], [1.0, 2.0]]
+
+CONVERSIONS = [
+    row("Conv2D-filters-str", lambda m: m.layers.Conv2D("8"), TypeError, "`filters`"),
+    row("Conv2D-filters-0", lambda m: m.layers.Conv2D(0), ValueError, "`filters`"),
+    row("Conv2D-kernel_size-str", lambda m: m.layers.Conv2D(8, "3"), TypeError, "`kernel_size`"),
+    row("Conv2D-strides-0", lambda m: m.layers.Conv2D(8, 3, strides=(1, 0)), ValueError,
+        "`strides`"),
+    row("Conv2D-dilation-float", lambda m: m.layers.Conv2D(8, 3, dilation_rate=1.5), TypeError,
+        "`dilation_rate`"),
+    row("Conv2D-padding-float", lambda m: m.layers.Conv2D(8, 3, padding=1.5), ValueError,
+        "`padding`"),
+    row("Conv2D-padding-unknown", lambda m: m.layers.Conv2D(8, 3, padding="full"), ValueError,
+        "`padding`"),
+    row("Conv2D-initializer", lambda m: m.layers.Conv2D(8, kernel_initializer="ones"), ValueError,
+        "kernel_initializer"),
+    row("Dense-units-float", lambda m: m.layers.Dense(2.5), TypeError, "`units`"),
+    row("BatchNorm-momentum-str", lambda m: m.layers.BatchNorm(momentum="a"), TypeError,
+        "`momentum`"),
+    row("BatchNorm-epsilon-None", lambda m: m.layers.BatchNorm(epsilon=None), TypeError,
+        "`epsilon`"),
+    row("MaxPool2D-pool_size-str", lambda m: m.layers.MaxPool2D("2"), TypeError, "`pool_size`"),
+    row("MaxPool2D-strides-0", lambda m: m.layers.MaxPool2D(2, 0), ValueError, "`strides`"),
+    row("Dropout-rate-str", lambda m: m.layers.Dropout("a"), TypeError, "`rate`"),
+    row("Dropout-seed-str", lambda m: m.layers.Dropout(0.5, seed="a"), TypeError, "`seed`"),
+    row("Dropout-seed-negative", lambda m: m.layers.Dropout(0.5, seed=-1), ValueError, "`seed`"),
+    row("Softmax-axis-float", lambda m: m.layers.Softmax(axis=1.0), TypeError, "`axis`"),
+    row("Layer.build-input_shape", lambda m: m.layers.Dense(2).build("ab"), ValueError,
+        "`input_shape`"),
+    row("Layer.build-dtype", lambda m: m.layers.Dense(2).build((3,), dtype="int8"), TypeError,
+        "`dtype`"),
+    row("Layer.set_weights-ragged", lambda m: built_dense(m).set_weights([RAGGED, z(2)]), TypeError,
+        "`kernel`"),
+    row("Layer.set_weights-not-a-list", lambda m: built_dense(m).set_weights(5), TypeError,
+        "`weights`"),
+    row("Sequential-dtype", lambda m: m.Sequential([], dtype="half"), TypeError, "`dtype`"),
+    row("Sequential-seed", lambda m: m.Sequential([], seed="a"), TypeError, "`seed`"),
+    row("Sequential-layers", lambda m: m.Sequential(5), TypeError, "`layers`"),
+    row("Sequential-input_shape", lambda m: m.Sequential([m.layers.Flatten()], input_shape="ab"),
+        ValueError, "`input_shape`"),
+    row("model-x-ragged", lambda m: small_model(m)(RAGGED), TypeError, "`x`"),
+    row("model-set_weights", lambda m: small_model(m).set_weights(3), TypeError, "`weights`"),
+    row("model-backward-dloss-ragged",
+        lambda m: (lambda s: (s.forward(IMAGES), s.backward(RAGGED)))(small_model(m)), TypeError,
+        "`dloss`"),
+    row("vgg-width-inf", lambda m: m.vgg11(input_shape=(32, 32, 3), width=float("inf")), ValueError,
+        "width"),
+    row("vgg-bn_momentum", lambda m: m.vgg11(input_shape=(32, 32, 3), bn_momentum="a"), TypeError,
+        "`bn_momentum`"),
+    row("vgg-dtype", lambda m: m.vgg11(input_shape=(32, 32, 3), dtype="int32"), TypeError, "dtype"),
+    row("fit-seed", lambda m: m.training.fit(small_model(m), IMAGES, IDS, seed="a", verbose=False),
+        TypeError, "`seed`"),
+    row("fit-seed-None", lambda m: m.training.fit(small_model(m), IMAGES, IDS, seed=None,
+                                                  verbose=False), TypeError, "`seed`"),
+    row("fit-labels-ragged", lambda m: m.training.fit(small_model(m), IMAGES, [[0], [1, 2]],
+                                                      verbose=False), TypeError, "`y`"),
+    row("fit-validation_data", lambda m: m.training.fit(small_model(m), IMAGES, IDS,
+                                                        validation_data=IMAGES, verbose=False),
+        ValueError, "`validation_data`"),
+    row("fit-lr_schedule", lambda m: m.training.fit(small_model(m), IMAGES, IDS, verbose=False,
+                                                    lr_schedule=lambda epoch: "fast"),
+        TypeError, r"`lr_schedule\(epoch\)`"),
+    row("evaluate-batch_size-0", lambda m: m.training.evaluate(small_model(m), IMAGES, IDS, 0),
+        ValueError, "`batch_size`"),
+    row("evaluate-batch_size-str", lambda m: m.training.evaluate(small_model(m), IMAGES, IDS, "8"),
+        TypeError, "`batch_size`"),
+    row("SGD-learning_rate-str", lambda m: m.training.SGD("0.1"), ValueError, "learning_rate"),
+    row("SGD.step-grads-shape", lambda m: m.training.SGD().step([z(3)], [z(2)]), ValueError,
+        r"`grads\[0\]`"),
+    row("SGD.step-grads-ragged", lambda m: m.training.SGD().step([z(2)], [RAGGED]), TypeError,
+        r"`grads\[0\]`"),
+    row("cosine_schedule-base_lr", lambda m: m.training.cosine_schedule("a", 10), TypeError,
+        "`base_lr`"),
+    row("cosine_schedule-epochs", lambda m: m.training.cosine_schedule(0.1, 2.5), TypeError,
+        "`epochs`"),
+    row("save_weights-path", lambda m: m.weights.save_weights(small_model(m), 5), TypeError,
+        "`path`"),
+    row("load_weights-path", lambda m: small_model(m).load_weights(None), TypeError, "`path`"),
+    row("load_weights-model", lambda m: m.weights.load_weights("model", "w.npz"), TypeError,
+        "`model`"),
+    row("to_torchvision_state_dict-model", lambda m: m.weights.to_torchvision_state_dict(object()),
+        TypeError, "`model`"),
+    row("read_state_dict-source", lambda m: m.weights.read_state_dict(5), TypeError, "`source`"),
+    row("adaptive_avg_pool_matrix-size", lambda m: m.weights.adaptive_avg_pool_matrix(7.0, 7),
+        TypeError, "`size`"),
+    row("adaptive_avg_pool_matrix-out", lambda m: m.weights.adaptive_avg_pool_matrix(14, 0),
+        ValueError, "`out`"),
+    row("softmax_cross_entropy-labels-ragged",
+        lambda m: m.softmax_cross_entropy(LOGITS, [[0], [1, 2]]), TypeError, "`labels`"),
+]
+
+
+@pytest.mark.parametrize("call, exc, match, received", CONVERSIONS)
+def test_conversion_errors_name_the_argument(call, exc, match, received):
+    with pytest.raises(exc, match=match) as info:
+        call(cn())
+    assert "Received" in str(info.value), str(info.value)
+
+
+# ============================================================= channels-first input (NCHW)
+# cnncore is channels-last.  An error whose shapes read as NCHW says so; NCHW input that
+# runs (it is valid channels-last input too) gets a warning where the shape is a strong
+# signal; valid channels-last input never gets either.
+
+HINT = "cnncore is channels-last (N, H, W, C); did you pass NCHW?"
+NCHW, NHWC = z((2, 3, 8, 8)), z((2, 8, 8, 3))
+
+
+def built(layer, input_shape):
+    layer.build(input_shape)
+    return layer
+
+
+NCHW_ERRORS = [
+    row("conv2d-x", lambda m: m.conv2d(NCHW, z((3, 3, 3, 4))), ValueError, "x.transpose", HINT),
+    row("conv2d-torch-kernel", lambda m: m.conv2d(NHWC, z((4, 3, 5, 5))), ValueError,
+        r"kernel.transpose\(2, 3, 1, 0\)", "PyTorch kernel"),
+    row("conv2d-x-and-torch-kernel", lambda m: m.conv2d(NCHW, z((4, 3, 5, 5))), ValueError,
+        r"x.transpose.*kernel.transpose", HINT),
+    row("conv2d_backward-x", lambda m: m.conv2d_backward(z((2, 6, 6, 4)), NCHW, z((3, 3, 3, 4))),
+        ValueError, "x.transpose", HINT),
+    row("conv2d_backward-dy", lambda m: m.conv2d_backward(z((2, 4, 6, 6)), NHWC, z((3, 3, 3, 4))),
+        ValueError, "dy.transpose", HINT),
+    row("batch_norm_train-x", lambda m: m.batch_norm_train(NCHW, np.ones(3), z(3)), ValueError,
+        "`gamma`.*x.transpose", HINT),
+    row("batch_norm_infer-x",
+        lambda m: m.batch_norm_infer(NCHW, np.ones(3), z(3), z(3), np.ones(3)),
+        ValueError, "`gamma`.*x.transpose", HINT),
+    row("batch_norm_backward-dy", lambda m: m.batch_norm_backward(NCHW, NHWC, np.ones(3), z(3),
+                                                                  np.ones(3)),
+        ValueError, "dy.transpose", HINT),
+    row("max_pool2d-valid-window", lambda m: m.max_pool2d(z((2, 1, 28, 28)), 2), ValueError,
+        "`pool_size`.*x.transpose", HINT),
+    row("max_pool2d_backward-x-and-dy", lambda m: m.max_pool2d_backward(z((2, 3, 4, 4)), NCHW),
+        ValueError, "`x` and `dy`", HINT),
+    row("max_pool2d_backward-dy", lambda m: m.max_pool2d_backward(z((2, 3, 4, 4)), NHWC),
+        ValueError, "dy.transpose", HINT),
+    row("relu_backward-dy", lambda m: m.relu_backward(NCHW, NHWC), ValueError, "dy.transpose",
+        HINT),
+    row("Conv2D-layer-forward", lambda m: built(m.layers.Conv2D(4), (8, 8, 3))(NCHW), ValueError,
+        "x.transpose", HINT),
+    row("BatchNorm-layer-forward", lambda m: built(m.layers.BatchNorm(), (8, 8, 3))(NCHW),
+        ValueError, "x.transpose", HINT),
+    row("Conv2D-layer-build", lambda m: m.layers.Conv2D(4, 5).build((3, 32, 32)), ValueError,
+        r"Conv2D.*\(H, W, C\): \(32, 32, 3\)", HINT),
+    row("MaxPool2D-layer-build", lambda m: m.layers.MaxPool2D(4).build((3, 32, 32)), ValueError,
+        r"MaxPool2D.*\(H, W, C\): \(32, 32, 3\)", HINT),
+    row("model-input", lambda m: small_model(m)(z((2, 3, 32, 32))), ValueError, "x.transpose",
+        HINT),
+    row("vgg-input_shape", lambda m: m.vgg19(input_shape=(3, 224, 224)), ValueError,
+        r"\(224, 224, 3\)", HINT),
+]
+
+
+@pytest.mark.parametrize("call, exc, match, hint", NCHW_ERRORS)
+def test_errors_on_nchw_input_say_cnncore_is_channels_last(call, exc, match, hint):
+    with pytest.raises(exc, match=match) as info:
+        call(cn())
+    message = str(info.value)
+    assert hint in message, message
+    assert message.index(hint) < message.index("Received: "), "the hint comes before Received"
+
+
+NO_HINT = [
+    row("conv2d-channel-mismatch", lambda m: m.conv2d(X, z((3, 3, 2, 4))), ValueError, "kernel"),
+    row("conv2d-wrong-C_in-3x3", lambda m: m.conv2d(NHWC, z((3, 3, 2, 4))), ValueError, "kernel"),
+    row("batch_norm-dense-gamma", lambda m: m.batch_norm_train(XB, np.ones(4), C3), ValueError,
+        "gamma"),
+    row("max_pool2d-pool-larger", lambda m: m.max_pool2d(z((1, 3, 3, 1)), 4), ValueError, "pool"),
+    row("conv2d_backward-dy-rows", lambda m: m.conv2d_backward(z((2, 4, 3, 4)), X, K), ValueError,
+        "dy"),
+    row("max_pool2d_backward-dy-shape", lambda m: m.max_pool2d_backward(z((2, 3, 2, 3)), X),
+        ValueError, "dy"),
+]
+
+
+@pytest.mark.parametrize("call, exc, match, received", NO_HINT)
+def test_no_nchw_hint_without_a_sign_of_nchw(call, exc, match, received):
+    with pytest.raises(exc, match=match) as info:
+        call(cn())
+    assert "NCHW" not in str(info.value)
+
+
+def test_nchw_images_that_run_get_a_warning_and_the_channels_last_result():
+    x = np.random.default_rng(0).standard_normal((2, 3, 32, 32))
+    with pytest.warns(UserWarning, match=re.escape(HINT)) as record:
+        y = cn().max_pool2d(x, 2)
+    assert record[0].filename == __file__            # points at the caller, not at cnncore
+    np.testing.assert_array_equal(y, x[:, :2].reshape(2, 1, 2, 16, 2, 32).max(axis=(2, 4)))
+    shape_hint = r"\(H, W, C\): \(32, 32, 3\), not \(3, 32, 32\)"
+    with pytest.warns(UserWarning, match=shape_hint) as record:
+        model = cn().Sequential([cn().layers.Conv2D(4, 3, padding="same")], input_shape=(3, 32, 32))
+    assert record[0].filename == __file__
+    assert model.output_shape == (3, 32, 4)
+
+
+@pytest.mark.parametrize("shape", [(2, 2, 2, 512), (2, 4, 4, 512), (2, 32, 32, 3), (2, 1, 28, 1),
+                                   (2, 3, 32, 16), (2, 2, 16, 16), (0, 3, 2, 2)])
+def test_channels_last_input_gets_no_warning(shape):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        cn().max_pool2d(z(shape), (1, 2) if shape[1] < 2 else 2)
+        cn().Sequential([cn().layers.Flatten()], input_shape=shape[1:])
+
+
+@pytest.mark.parametrize("kind, shape", [("Conv2D", (1, 6, 6, 3)), ("Dense", (2, 3)),
+                                         ("BatchNorm", (2, 3))])
+def test_a_layer_with_weights_run_before_build_says_so(kind, shape):
+    m = cn()
+    layer = getattr(m.layers, kind)(4, 3) if kind == "Conv2D" else (
+        m.layers.Dense(3) if kind == "Dense" else m.layers.BatchNorm())
+    x = np.ones(shape)
+    with pytest.raises(ValueError, match=r"is not built: call its build\(input_shape\) first"):
+        layer(x)
+    layer.build(shape[1:])
+    assert layer(x).shape[0] == shape[0]

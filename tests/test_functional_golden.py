@@ -12,7 +12,7 @@ while catching any real indexing or convention error (those are O(1)).
 import numpy as np
 import pytest
 
-from oracle_support import IMPLS, as_arg, golden_cases, impl
+from oracle_support import as_arg, golden_cases
 
 RTOL, ATOL = 1e-9, 1e-10
 
@@ -24,11 +24,6 @@ def close(got, want, what):
 
 def ids(cases):
     return [c[0] for c in cases]
-
-
-@pytest.fixture(params=IMPLS, scope="module")
-def m(request):
-    return impl(request.param)
 
 
 CONV = golden_cases("conv2d")

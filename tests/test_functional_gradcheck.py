@@ -16,12 +16,7 @@ A wrong index or a missing term shows up as an O(1) difference.
 import numpy as np
 import pytest
 
-from oracle_support import IMPLS, impl, numerical_gradient
-
-
-@pytest.fixture(params=IMPLS, scope="module")
-def m(request):
-    return impl(request.param)
+from oracle_support import numerical_gradient
 
 
 def check(analytic, numeric, what, rtol=1e-6, atol=1e-6):

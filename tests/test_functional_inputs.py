@@ -3,7 +3,7 @@ integer arrays, float32, an empty batch; inputs are never modified.
 
 One table (CALLS) lists a representative call of every function with its
 array arguments.  The arrays hold small integers stored as float64, so the
-same values can also be passed as int64 (DESIGN.md: integer input is
+same values can also be passed as int64 (docs/conventions.md: integer input is
 converted to float64) and every variant must give the result of the
 C-contiguous float64 call:
 
@@ -236,6 +236,15 @@ def test_empty_batch_dense_relu_softmax():
     assert cn().softmax(np.zeros((0, 4))).shape == (0, 4)
 
 
+def test_relu_of_a_scalar_stays_a_scalar():
+    # 0-d in, 0-d out, as np.maximum(x, 0): a contiguous copy must not add an axis
+    assert cn().relu(-1.5).shape == ()
+    assert cn().relu(np.float32(2.0)).dtype == np.float32
+    dx = cn().relu_backward(3.0, 1.0)
+    assert dx.shape == () and dx == 3.0
+    assert cn().relu_backward(3.0, -1.0) == 0.0
+
+
 def test_empty_batch_batch_norm_infer():
     c = np.ones(3)
     for shape in [(0, 4, 4, 3), (0, 3)]:
@@ -245,7 +254,7 @@ def test_empty_batch_batch_norm_infer():
 
 def test_empty_batch_statistics_are_empty_output_or_clear_error():
     """batch_norm_train / softmax_cross_entropy on N = 0 have no statistic to
-    compute; DESIGN.md asks for "an empty output of the right shape", so we
+    compute; the API contract asks for "an empty output of the right shape", so we
     accept that (whatever the undefined mean/var/loss values) or a ValueError
     that names x / logits -- never a crash or a wrongly shaped output."""
     c = np.ones(3)

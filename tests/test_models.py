@@ -507,6 +507,69 @@ def test_load_npz_of_another_model_changes_nothing(tmp_path):
         c.load_weights(path)
 
 
+def _assert_unchanged(model, before):
+    for w, w0 in zip(model.get_weights(), before):
+        np.testing.assert_array_equal(w, w0)
+
+
+def test_weight_file_errors_name_the_file_the_layer_and_the_key(tmp_path):
+    """A key missing from a weights .npz, or an array of the wrong shape, is an error that
+    names the file, the layer and the key(s); nothing is loaded."""
+    a = small_vgg(batch_norm=True, seed=1)
+    arrays = dict(a.named_weights())
+    b = small_vgg(batch_norm=True, seed=2)
+    before = b.get_weights()
+
+    path = str(tmp_path / "missing.npz")
+    np.savez(path, **{k: v for k, v in arrays.items()
+                      if k not in ("block2_conv1/kernel", "block3_bn1/moving_var")})
+    with pytest.raises(ValueError) as info:
+        b.load_weights(path)
+    message = str(info.value)
+    for part in (repr(path), "layer 'block2_conv1' lacks kernel",
+                 "layer 'block3_bn1' lacks moving_var", "'block2_conv1/kernel'",
+                 "'block3_bn1/moving_var'"):
+        assert part in message, (part, message)
+    _assert_unchanged(b, before)
+
+    path = str(tmp_path / "shape.npz")
+    np.savez(path, **{**arrays, "fc1/bias": np.zeros(3, np.float32)})
+    with pytest.raises(ValueError, match=rf"{path}.*layer 'fc1'.*'bias'.*Received: shape \(3,\)"):
+        b.load_weights(path)
+    _assert_unchanged(b, before)
+
+    path = str(tmp_path / "one_array.npy")
+    np.save(path, np.zeros(3))
+    with pytest.raises(ValueError, match=rf"{path}.*not a .npz archive"):
+        b.load_weights(path)
+
+
+@pytest.mark.parametrize("key, layer", [("classifier.6.bias", "predictions"),
+                                        ("classifier.0.weight", "fc1"),
+                                        ("features.1.running_var", "block1_bn1"),
+                                        ("features.5.bias", "block2_bn1")])
+def test_torchvision_state_dict_missing_a_key(tmp_path, key, layer):
+    """torchvision-layout weights (.npz with torchvision keys, or a dict) missing a key: the
+    error names the key, the layer that needs it and the file, not a bare KeyError."""
+    from cnncore.weights import load_torchvision_vgg, to_torchvision_state_dict
+    a = small_vgg(batch_norm=True, seed=1)
+    sd = to_torchvision_state_dict(a)
+    assert key in sd
+    del sd[key]
+    path = str(tmp_path / "tv.npz")
+    np.savez(path, **sd)
+    b = small_vgg(batch_norm=True, seed=2)
+    before = b.get_weights()
+    with pytest.raises(ValueError) as info:
+        b.load_weights(path)
+    message = str(info.value)
+    assert key + " is missing" in message and f"layer {layer!r}" in message, message
+    assert repr(path) in message, message
+    with pytest.raises(ValueError, match=rf"state dict: {key} is missing \(layer '{layer}'"):
+        load_torchvision_vgg(b, sd)
+    _assert_unchanged(b, before)
+
+
 def test_reading_a_pth_without_torch_says_what_to_install(monkeypatch, tmp_path):
     import sys
     from cnncore.weights import read_state_dict

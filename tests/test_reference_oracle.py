@@ -4,7 +4,7 @@ The oracle is also run through every hand-computed, golden (PyTorch) and
 finite-difference test (those files are parametrized over 'reference' and
 'cnncore').  Here it is compared with yet other formulations:
 
-* conv2d against ``conv2d_direct``, the DESIGN.md equation with one loop per
+* conv2d against ``conv2d_direct``, the convolution equation with one loop per
   index and padding by index arithmetic;
 * conv2d against SciPy's ``correlate2d`` (padding done by hand, dilation by a
   zero-dilated kernel, stride by subsampling the stride-1 result);
