@@ -269,6 +269,8 @@ MICROKERNEL = _isa.microkernel()
 AVX2_BELOW = 32
 DIRECT_MIN_CHANNELS = 16    # below, with a column dilation: it reads im2col rows
 DK_CHUNK = 128              # pixels per step of its kernel gradient
+SOURCE_BYTES = 16 << 20     # its zero-padded (or im2col) copy of x: this much at a time,
+                            # a few images of a big layer, not the whole batch
 # - otherwise im2col + BLAS: up to BIG_GEMM_BYTES of column matrix, one im2col
 #   and one multi-threaded GEMM; above, tiles of about TILE_BYTES of column
 #   matrix, each thread running im2col + a single-threaded GEMM on its tiles.
@@ -372,8 +374,7 @@ def _direct_source(x, KH, KW, OH, OW, stride, dilation, pt, pl, nthreads):
         _conv.im2col(x, src.reshape(-1, KH * KW * C), OH, OW, KH, KW, sh, sw, dh, dw,
                      pt, pl, nthreads)
         return src, np.zeros(1, dtype=np.intp), KH * KW * C, 1, 1
-    pb = max((OH - 1) * sh + (KH - 1) * dh + 1 - pt - H, 0)
-    pr = max((OW - 1) * sw + (KW - 1) * dw + 1 - pl - W, 0)
+    pb, pr = _far_padding(x.shape, KH, KW, OH, OW, stride, dilation, pt, pl)
     src = x
     if pt or pb or pl or pr:
         src = _scratch((N, pt + H + pb, pl + W + pr, C), x.dtype, "padded")
@@ -386,16 +387,41 @@ def _direct_source(x, KH, KW, OH, OW, stride, dilation, pt, pl, nthreads):
     return src, np.array(off, dtype=np.intp), run, sh, sw
 
 
+def _far_padding(x_shape, KH, KW, OH, OW, stride, dilation, pt, pl):
+    """(bottom, right): the padding the last output row and column reach past the input."""
+    _, H, W, _ = x_shape
+    return (max((OH - 1) * stride[0] + (KH - 1) * dilation[0] + 1 - pt - H, 0),
+            max((OW - 1) * stride[1] + (KW - 1) * dilation[1] + 1 - pl - W, 0))
+
+
+def _source_images(x_shape, itemsize, KH, KW, OH, OW, stride, dilation, pt, pl):
+    """Images per call of a micro-kernel: as many as SOURCE_BYTES of _direct_source's copy
+    of x hold (at least one), or the whole batch when it reads x itself."""
+    N, H, W, C = x_shape
+    if dilation[1] > 1 and C < DIRECT_MIN_CHANNELS:
+        image = OH * OW * KH * KW * C
+    else:
+        pb, pr = _far_padding(x_shape, KH, KW, OH, OW, stride, dilation, pt, pl)
+        if not (pt or pb or pl or pr):
+            return max(N, 1)
+        image = (pt + H + pb) * (pl + W + pr) * C
+    return max(1, SOURCE_BYTES // (image * itemsize))
+
+
 def _conv_direct(x, kernel, bias, y, stride, dilation, pt, pl, nthreads, flip, isa, relu):
-    """float32 convolution on the micro-kernel ``isa`` (pt, pl >= 0)."""
+    """float32 convolution on the micro-kernel ``isa`` (pt, pl >= 0), a few images at a time."""
     KH, KW = kernel.shape[:2]
     C, O = x.shape[3], y.shape[3]
-    src, off, run, sh, sw = _direct_source(x, KH, KW, y.shape[1], y.shape[2], stride,
-                                           dilation, pt, pl, nthreads)
+    OH, OW = y.shape[1:3]
     cols = _conv.isa_block(isa)[1]
     wpack = _scratch((-(-O // cols), KH * KW * C, cols), x.dtype, "packed")
     _conv.pack_weights(kernel, wpack, flip, nthreads)
-    _conv.direct_forward(src, wpack, bias, off, y, run, sh, sw, relu, isa, nthreads)
+    step = _source_images(x.shape, x.itemsize, KH, KW, OH, OW, stride, dilation, pt, pl)
+    for b in range(0, x.shape[0], step):
+        src, off, run, sh, sw = _direct_source(x[b:b + step], KH, KW, OH, OW, stride,
+                                               dilation, pt, pl, nthreads)
+        _conv.direct_forward(src, wpack, bias, off, y[b:b + step], run, sh, sw, relu, isa,
+                             nthreads)
 
 
 def _conv_dkernel(x, dy, KH, KW, stride, dilation, pt, pl):
@@ -410,16 +436,19 @@ def _conv_dkernel(x, dy, KH, KW, stride, dilation, pt, pl):
     nt = _threads_for(dy.size * K // 16)
     isa = _microkernel(dtype, O, pt, pl)
     if isa:
-        src, off, run, sh, sw = _direct_source(x, KH, KW, OH, OW, stride, dilation, pt, pl, nt)
         cols = _conv.isa_block(isa)[1]
-        dy2d = dy.reshape(P, O)
-        if O % cols:    # the kernel loads whole blocks of dy's channels
-            padded = _scratch((P, -(-O // cols) * cols), dtype, "dy")
-            padded[:, O:] = 0
-            padded[:, :O] = dy2d
-            dy2d = padded
-        dk = _fresh((K, O), dtype, zero=True)
-        _conv.direct_dkernel(src, dy2d, off, dk, OH, OW, run, sh, sw, DK_CHUNK, isa, nt)
+        dk = _fresh((K, O), dtype, zero=True)    # each call adds its images' share
+        step = _source_images(x.shape, x.itemsize, KH, KW, OH, OW, stride, dilation, pt, pl)
+        for b in range(0, N, step):
+            src, off, run, sh, sw = _direct_source(x[b:b + step], KH, KW, OH, OW, stride,
+                                                   dilation, pt, pl, nt)
+            dy2d = dy[b:b + step].reshape(-1, O)
+            if O % cols:    # the kernel loads whole blocks of dy's channels
+                padded = _scratch((dy2d.shape[0], -(-O // cols) * cols), dtype, "dy")
+                padded[:, O:] = 0
+                padded[:, :O] = dy2d
+                dy2d = padded
+            _conv.direct_dkernel(src, dy2d, off, dk, OH, OW, run, sh, sw, DK_CHUNK, isa, nt)
         return dk.reshape(KH, KW, C, O)
     if P * K * dtype.itemsize <= BIG_GEMM_BYTES:
         col = _scratch((P, K), dtype)

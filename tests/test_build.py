@@ -86,6 +86,7 @@ FUZZ = textwrap.dedent(
         # both convolution paths: one big GEMM, and tiles over threads
         F.BIG_GEMM_BYTES = int(rng.choice([0, 1 << 30]))
         F.TILE_BYTES = int(rng.choice([8, 4096]))
+        F.SOURCE_BYTES = int(rng.choice([1, 1 << 24]))
         F.SERIAL_WORK = int(rng.choice([0, 1 << 16]))
         cnncore.set_num_threads(int(rng.integers(1, 4)))
         dt = rng.choice([np.float32, np.float64])

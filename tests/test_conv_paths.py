@@ -28,6 +28,8 @@ PATHS = {
     **{isa: dict(MICROKERNEL=isa) for isa in MICROKERNELS},
     "one_gemm": dict(MICROKERNEL=None, BIG_GEMM_BYTES=1 << 40),
     "tiles": dict(MICROKERNEL=None, BIG_GEMM_BYTES=0, TILE_BYTES=2048),
+    # the CPU's own micro-kernel, its padded or im2col copy of x made one image at a time
+    "per_image": dict(MICROKERNEL=cnncore._isa.microkernel({}), SOURCE_BYTES=1),
 }
 
 CASES = [
@@ -45,6 +47,7 @@ CASES = [
     (2, 7, 8, 20, 3, 3, 17, (1, 2), 1, "same"),
     (1, 8, 6, 70, 3, 3, 40, 1, (2, 1), "same"),
     (1, 6, 7, 16, 2, 2, 100, 2, 1, "valid"),
+    (3, 7, 9, 5, 3, 3, 24, 1, (1, 2), "same"),
 ]
 
 
@@ -52,6 +55,8 @@ CASES = [
 def path(request, monkeypatch):
     if request.param in MICROKERNELS and not cnncore._conv.isa_supported(request.param):
         pytest.skip(f"this CPU cannot run the {request.param} micro-kernel")
+    if request.param == "per_image" and PATHS["per_image"]["MICROKERNEL"] is None:
+        pytest.skip("no micro-kernel on this CPU")
     for name, value in PATHS[request.param].items():
         monkeypatch.setattr(F, name, value)
     return request.param
@@ -109,3 +114,24 @@ def test_float32_takes_the_best_micro_kernel_and_float64_blas(monkeypatch):
     assert calls == [best, "avx2" if best == "avx512" else best]
     cnncore.conv2d(x.astype(np.float64), np.ones((3, 3, 8, 64)), padding="same")
     assert len(calls) == 2
+
+
+@pytest.mark.skipif(cnncore._isa.microkernel({}) is None, reason="no micro-kernel on this CPU")
+@pytest.mark.parametrize("source_bytes, calls", [(1, 3), (1 << 30, 1)])
+def test_micro_kernels_copy_a_few_images_at_a_time(monkeypatch, source_bytes, calls):
+    """The zero-padded copy of x the micro-kernels read holds SOURCE_BYTES' worth of images
+    (at least one), so a big layer's batch is not copied whole: one call per chunk."""
+    seen = {"direct_forward": [], "direct_dkernel": []}
+    for name, log in seen.items():
+        real = getattr(cnncore._conv, name)
+        monkeypatch.setattr(cnncore._conv, name, lambda *a, real=real, log=log:
+                            log.append(a[0].shape[0]) or real(*a))
+    monkeypatch.setattr(F, "MICROKERNEL", cnncore._isa.microkernel({}))
+    monkeypatch.setattr(F, "SOURCE_BYTES", source_bytes)
+    x = np.ones((3, 5, 6, 16), np.float32)
+    y = cnncore.conv2d(x, np.ones((3, 3, 16, 64), np.float32), padding="same")
+    cnncore.conv2d_backward(np.ones_like(y), x, np.ones((3, 3, 16, 64), np.float32),
+                            padding="same")
+    assert len(seen["direct_forward"]) == calls + calls    # forward, and dx's flipped one
+    assert len(seen["direct_dkernel"]) == calls
+    assert sum(seen["direct_dkernel"]) == 3
