@@ -162,8 +162,10 @@ def score_lines(check_name, fraction, lines, points):
     return score, list(lines) + [f"Score for {check_name}: {score:g} / {points:g}"]
 
 
-def check(name, namespace, points, seed=None):
+def check(name, namespace, points, seed=None, lang="en"):
     """Grade ``namespace[name]`` in this process; print the diagnostics, return the score.
+
+    ``lang``: the language of the diagnostics ("en", or "cs" in the Czech edition's notebooks).
 
     For the instructor's source notebooks (``nbgrader validate``) and for
     trusted code.  Student submissions are graded by
