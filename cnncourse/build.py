@@ -17,6 +17,22 @@ The notebooks are written from readable jupytext percent scripts
     #                                                  comes from solutions/<assignment>.py WRITTEN_ANSWERS
 
 The solution code exists once, in `solutions/`.
+
+Two editions from one source.  Every assignment is built twice into the one
+course root, with the same cells, grade ids and points: the English edition
+`source/<assignment>/<assignment>.ipynb` and the Czech one
+`source/<assignment>_cs/<assignment>_cs.ipynb`.  The Czech text sits in the
+source right after the cell it translates, in a cell marked `lang="cs"`:
+
+    # %% [markdown] lang="cs"                          the Czech text of the markdown cell above
+    # %% lang="cs"                                     {"English": "Czech", ...}: replacements in the
+    #                                                  code cell above (comments, messages, figure
+    #                                                  labels, a solution's docstring); the code itself
+    #                                                  is never translated
+
+The English build skips these cells.  The Czech build fails when a cell that
+a student reads has no Czech pair, or when a replacement no longer matches;
+the Czech model answers come from WRITTEN_ANSWERS_CS.
 """
 import ast
 import os
@@ -47,6 +63,31 @@ COURSE = os.path.join(ROOT, "assignments")
 SRC = os.path.join(COURSE, "src")
 SOLUTIONS = os.path.join(ROOT, "solutions")
 ASSIGNMENTS = ["conv2d", "batchnorm", "vgg19"]
+LANGUAGES = ("en", "cs")          # the English edition first: it is the one the source is written in
+EDITION_SUFFIX = {"en": "", "cs": "_cs"}
+
+
+def edition(assignment, lang="en"):
+    """The nbgrader assignment (and notebook) name of an edition: conv2d, conv2d_cs."""
+    return assignment + EDITION_SUFFIX[lang]
+
+
+def split_edition(name):
+    """conv2d_cs -> ("conv2d", "cs"); conv2d -> ("conv2d", "en")."""
+    for lang, suffix in EDITION_SUFFIX.items():
+        if suffix and name.endswith(suffix):
+            return name[:-len(suffix)], lang
+    return name, "en"
+
+
+def language_of(name):
+    """The language of an assignment or notebook name: "cs" for *_cs, else "en"."""
+    if not name:
+        return "en"
+    base = os.path.basename(str(name))
+    if base.endswith(".ipynb"):
+        base = base[:-len(".ipynb")]
+    return split_edition(base)[1]
 
 
 # --------------------------------------------------------------------------
@@ -63,13 +104,19 @@ class SolutionModule:
         self.functions = {n.name: n for n in self.tree.body if isinstance(n, ast.FunctionDef)}
         self.lines = self.text.splitlines()
         self.written = {}
+        self.written_cs = {}
         self.constants = {}
         for node in self.tree.body:
             if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
                 name = node.targets[0].id
                 if name == "WRITTEN_ANSWERS":
                     self.written = ast.literal_eval(node.value)
+                elif name == "WRITTEN_ANSWERS_CS":
+                    self.written_cs = ast.literal_eval(node.value)
         self.replacements = replacements or {}
+
+    def written_answer(self, grade_id, lang="en"):
+        return (self.written_cs if lang == "cs" else self.written).get(grade_id)
 
     def _segment(self, node):
         return "\n".join(self.lines[node.lineno - 1:node.end_lineno])
@@ -119,7 +166,16 @@ def _nbgrader_md(grade_id, grade=False, solution=False, locked=False, points=Non
     return {"nbgrader": md}
 
 
-def tests_source(check, points):
+def tests_source(check, points, lang="en"):
+    if lang == "cs":
+        return "\n".join([
+            f"# Hodnoceno automaticky ({points:g} b.): {check} se porovná s kompilovanou referencí na mnoha",
+            "# vygenerovaných případech, mimo tento notebook. Výstup níže říká, které případy selhaly a proč.",
+            "### BEGIN HIDDEN TESTS",
+            "from cnncourse.grading import check",
+            f"check({check!r}, globals(), points={points!r}, lang='cs')",
+            "### END HIDDEN TESTS",
+        ])
     return "\n".join([
         f"# Autograded ({points:g} points): {check} against the compiled reference on many generated",
         "# cases, outside this notebook. The output below says which cases failed and how.",
@@ -130,18 +186,79 @@ def tests_source(check, points):
     ])
 
 
-def build_notebook(assignment, replacements=None):
+class TranslationError(ValueError):
+    """A cell a student reads has no text in the edition's language, or a translation no longer matches."""
+
+
+def _translations(cell, where):
+    """The {English: Czech} replacements of a `lang="cs"` code cell."""
+    try:
+        table = ast.literal_eval(cell.source.strip())
+    except (ValueError, SyntaxError) as exc:
+        raise TranslationError(f"{where}: a lang=\"cs\" code cell holds a dict literal {{English: Czech}} ({exc})")
+    if not isinstance(table, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in table.items()):
+        raise TranslationError(f"{where}: a lang=\"cs\" code cell holds a dict literal {{English: Czech}}")
+    return table
+
+
+def translate_code(source, table, where):
+    """Apply {English: Czech} replacements to a code cell; every one must match."""
+    for old, new in table.items():
+        if old not in source:
+            raise TranslationError(f"{where}: the translation of {old!r} matches nothing in the cell above it")
+        source = source.replace(old, new)
+    return source
+
+
+def paired_cells(src, assignment):
+    """[(index, cell, {lang: translation cell})]: the source's cells with their translations."""
+    out = []
+    for cell in src.cells:
+        lang = cell.metadata.get("lang")
+        if lang is None:
+            out.append((len(out), cell, {}))
+            continue
+        if lang not in LANGUAGES or lang == "en":
+            raise TranslationError(f"{assignment}: unknown cell language {lang!r}")
+        if not out:
+            raise TranslationError(f"{assignment}: a lang={lang!r} cell before any cell it could translate")
+        i, original, pairs = out[-1]
+        if lang in pairs:
+            raise TranslationError(f"{assignment}: cell {i} has two {lang!r} translations")
+        if cell.cell_type != original.cell_type:
+            raise TranslationError(f"{assignment}: cell {i} is {original.cell_type}, its {lang!r} translation "
+                                   f"{cell.cell_type}")
+        pairs[lang] = cell
+    return out
+
+
+def build_notebook(assignment, replacements=None, lang=None):
+    """The source notebook of an edition: `build_notebook("conv2d_cs")` or `build_notebook("conv2d", lang="cs")`."""
     import jupytext
     import nbformat
 
+    if lang is None:
+        assignment, lang = split_edition(assignment)
+    if lang not in LANGUAGES:
+        raise ValueError(f"unknown language {lang!r}; one of {LANGUAGES}")
     src = jupytext.read(os.path.join(SRC, f"{assignment}.py"), fmt="py:percent")
     sol = SolutionModule(os.path.join(SOLUTIONS, f"{assignment}.py"), replacements)
     cells = []
     used_ids = set()
-    for i, cell in enumerate(src.cells):
+    for i, cell, pairs in paired_cells(src, assignment):
         md = dict(cell.metadata)
         kind = md.pop("kind", None)
         source = cell.source
+        where = f"{assignment} ({lang}), cell {i}"
+        tr = pairs.get(lang)
+        if lang != "en" and kind in (None, "setup", "solution", "visible"):
+            if cell.cell_type == "markdown":
+                if tr is None:
+                    raise TranslationError(f"{where}: no {lang!r} text for the markdown cell "
+                                           f"{source.splitlines()[0][:60] if source else ''!r}")
+                source = tr.source
+            elif tr is not None and kind != "solution":
+                source = translate_code(source, _translations(tr, where), where)
         if kind is None:
             if cell.cell_type == "markdown":
                 new = nbformat.v4.new_markdown_cell(source)
@@ -154,8 +271,10 @@ def build_notebook(assignment, replacements=None):
             new.metadata.update(_nbgrader_md(cell_id, locked=True))
         elif kind == "solution":
             fn = md["function"]
-            code = sol.solution_cell(fn)
-            new = nbformat.v4.new_code_cell((source + "\n\n" if source else "") + code)
+            code = (source + "\n\n" if source else "") + sol.solution_cell(fn)
+            if lang != "en" and tr is not None:
+                code = translate_code(code, _translations(tr, where), where)
+            new = nbformat.v4.new_code_cell(code)
             cell_id = fn
             new.metadata.update(_nbgrader_md(cell_id, solution=True))
         elif kind == "visible":
@@ -164,14 +283,15 @@ def build_notebook(assignment, replacements=None):
             new.metadata.update(_nbgrader_md(cell_id, locked=True))
         elif kind == "tests":
             points = md["points"]
-            new = nbformat.v4.new_code_cell(tests_source(md["check"], points))
+            new = nbformat.v4.new_code_cell(tests_source(md["check"], points, lang))
             cell_id = md.get("grade_id", f"test_{md['check']}")
             new.metadata.update(_nbgrader_md(cell_id, grade=True, locked=True, points=points))
         elif kind == "written":
             cell_id = md["grade_id"]
-            answer = sol.written.get(cell_id)
+            answer = sol.written_answer(cell_id, lang)
             if answer is None:
-                raise KeyError(f"solutions/{assignment}.py has no WRITTEN_ANSWERS[{cell_id!r}]")
+                table = "WRITTEN_ANSWERS_CS" if lang == "cs" else "WRITTEN_ANSWERS"
+                raise KeyError(f"solutions/{assignment}.py has no {table}[{cell_id!r}]")
             new = nbformat.v4.new_markdown_cell(answer.strip())
             new.metadata.update(_nbgrader_md(cell_id, grade=True, solution=True, points=md["points"]))
         else:
@@ -187,6 +307,8 @@ def build_notebook(assignment, replacements=None):
         "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
         "language_info": {"name": "python"},
     }
+    if lang != "en":
+        nb.metadata["cnncourse"] = {"language": lang}
     return nb
 
 
@@ -203,8 +325,13 @@ def available_assignments():
     return [a for a in ASSIGNMENTS if os.path.exists(os.path.join(SRC, f"{a}.py"))]
 
 
+def available_editions(langs=LANGUAGES):
+    """Every edition's assignment name: conv2d, conv2d_cs, batchnorm, ..."""
+    return [edition(a, lang) for a in available_assignments() for lang in langs]
+
+
 def build(root=COURSE):
-    for a in available_assignments():
+    for a in available_editions():
         path = notebook_path(a, root)
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, "w", encoding="utf-8") as f:
@@ -215,7 +342,7 @@ def build(root=COURSE):
 
 def stale_notebooks():
     stale = []
-    for a in available_assignments():
+    for a in available_editions():
         path = notebook_path(a)
         want = notebook_text(build_notebook(a))
         try:

@@ -7,7 +7,9 @@
                                     # and the cnncore wheels to install (python -m build --wheel)
     cnncourse autograde ASSIGNMENT [--workers N] [--scheduler tcp://HOST:8786] [--force]
                                     # grade the class in parallel; report in reports/ASSIGNMENT/
-    cnncourse demo [--keep DIR]     # release and grade the bundled sample class in the sandbox
+    cnncourse demo [--keep DIR] [--lang cs]
+                                    # release and grade the bundled sample class in the sandbox,
+                                    # in the English or the Czech edition (conv2d_cs, ...)
 
 Run it in the course root (the folder with nbgrader_config.py), like
 nbgrader, or in the repository (then ./assignments is the course root).
@@ -130,6 +132,8 @@ def main(argv=None):
     d = sub.add_parser("demo", help="release and grade the bundled sample class")
     d.add_argument("--keep", metavar="DIR", help="course copy to use and keep (default: a temporary folder)")
     d.add_argument("--assignments", nargs="*", default=None)
+    d.add_argument("--lang", choices=["en", "cs"], default="en",
+                   help="the edition to grade: en (conv2d, ...) or cs (conv2d_cs, ...; Czech text and feedback)")
     args, extra = p.parse_known_args(argv)
     config_flags = [e for e in extra if e.startswith("--") and "." in e.split("=", 1)[0]]
     if args.cmd != "autograde" or len(config_flags) != len(extra):
@@ -154,7 +158,8 @@ def main(argv=None):
         return autograde_command(course_root(args.course), args)
     if args.cmd == "demo":
         from . import demo
-        return demo.demo(keep=args.keep, assignments=args.assignments, source=course_root(args.course))
+        return demo.demo(keep=args.keep, assignments=args.assignments, source=course_root(args.course),
+                         lang=args.lang)
     return 2
 
 

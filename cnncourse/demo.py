@@ -164,8 +164,26 @@ def format_table(assignment, rows, notes=None):
     return "\n".join(out)
 
 
-def demo(keep=None, assignments=None, source=COURSE):
-    """Release and grade the sample class; print the gradebook; write feedback HTML."""
+def feedback_excerpt(course, assignment, student, max_lines=8):
+    """The first lines of the first graded cell of ``student`` that lost points, as the feedback shows them."""
+    import nbformat
+    path = os.path.join(course, "autograded", student, assignment, f"{assignment}.ipynb")
+    if not os.path.exists(path):
+        return None
+    for cell in nbformat.read(path, as_version=4).cells:
+        md = cell.metadata.get("nbgrader", {})
+        if cell.cell_type != "code" or not md.get("grade"):
+            continue
+        text = "".join(o.get("text", "") for o in cell.outputs if o.get("output_type") == "stream")
+        if text and not text.rstrip().endswith(f"{md.get('points', 0):g} / {md.get('points', 0):g}"):
+            lines = text.rstrip().splitlines()
+            return "\n".join(lines[:max_lines] + (["  ..."] if len(lines) > max_lines else []) + lines[-1:])
+    return None
+
+
+def demo(keep=None, assignments=None, source=COURSE, lang="en"):
+    """Release and grade the sample class in the ``lang`` edition (conv2d or conv2d_cs, ...);
+    print the gradebook; write feedback HTML."""
     mod = load_mistakes()
     course = os.path.abspath(keep) if keep else tempfile.mkdtemp(prefix="cnncore-course-")
     if keep and os.path.exists(course):
@@ -184,12 +202,13 @@ def demo(keep=None, assignments=None, source=COURSE):
         classes.setdefault(a, {}).update(students)
     wanted = [a for a in builder.available_assignments() if a in classes]
     if assignments:
-        wanted = [a for a in wanted if a in assignments]
-    for a in wanted:
+        wanted = [a for a in wanted if a in assignments or builder.edition(a, lang) in assignments]
+    for a in [builder.edition(a, lang) for a in wanted]:
+        students = classes[builder.split_edition(a)[0]]
         print(f"\n== {a}: nbgrader generate_assignment")
         generate(course, a)
         notes = {}
-        for student, mistakes in classes[a].items():
+        for student, mistakes in students.items():
             submit(course, a, student, mistakes, mod.MISTAKES)
             if mistakes == "release":
                 notes[student] = "untouched release"
@@ -197,7 +216,7 @@ def demo(keep=None, assignments=None, source=COURSE):
                 notes[student] = "worked solution"
             else:
                 notes[student] = "; ".join(mod.MISTAKES[m]["why"] for m in mistakes)
-        print(f"== {a}: cnncourse autograde ({len(classes[a])} submissions, in parallel)")
+        print(f"== {a}: cnncourse autograde ({len(students)} submissions, in parallel)")
         t0 = time.monotonic()
         summary = parallel.autograde(course, a)
         dt = time.monotonic() - t0
@@ -213,6 +232,9 @@ def demo(keep=None, assignments=None, source=COURSE):
         print(format_table(a, gradebook_rows(course, a), notes))
         fb = os.path.join(course, "feedback")
         print(f"\nfeedback HTML: {fb}/<student>/{a}/{a}.html")
+        excerpt = feedback_excerpt(course, a, "cara")
+        if excerpt:
+            print(f"feedback of cara ({a}), the first exercise that lost points:\n{excerpt}")
     if wanted:
         nbgrader(course, "export")
         print(f"\nnbgrader export: {os.path.join(course, 'grades.csv')}")

@@ -417,7 +417,8 @@ def autograde(root, assignment, workers=None, scheduler=None, force=False, progr
                     try:
                         sanitized[student] = writer.sanitized(student)
                         job = {"notebooks": sanitized[student], "files": writer.submission_files(student),
-                               "settings": settings, "secret": secret, "course_root": root}
+                               "settings": settings, "secret": secret, "course_root": root,
+                               "assignment": assignment}      # its language: conv2d_cs is graded in Czech
                     except Exception as exc:      # unreadable notebook, files too large, ...
                         fail(student, exc)
                         bar.update()

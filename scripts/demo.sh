@@ -8,6 +8,7 @@
 #
 #   bash scripts/demo.sh               # grades in a temporary course copy
 #   bash scripts/demo.sh --keep DIR    # ... in DIR, kept for inspection
+#   bash scripts/demo.sh --lang cs     # the Czech edition (conv2d_cs, ...): Czech text and feedback
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"

@@ -89,3 +89,36 @@ Convolutional layers: every channel on its own, over the batch **and all spatial
 equivariance.
 """,
 }
+
+# The Czech edition's model answer (assignments/source/batchnorm_cs), in the words of the exam's own answer.
+WRITTEN_ANSWERS_CS = {
+    "q3_batchnorm": r"""
+**Vzorová odpověď (10 bodů).**
+
+*Co a proč (2).* Když se během SGD změní distribuce hodnot vrstev vlevo, musíme jen kvůli této
+změně měnit i vrstvy napravo. Proto chceme všechny vrstvy normalizovat tak, aby tyto změny byly
+co nejmenší. Dávková normalizace normalizuje vstupy vrstvy přes dávku na nulovou střední hodnotu
+a jednotkový rozptyl a pak dovolí síti pomocí naučených parametrů $\gamma$ a $\beta$ přeškálovat
+a posunout standardní rozdělení na libovolnou střední hodnotu a rozptyl (takže nepřijde o nic, co
+by uměla vyjádřit). Trénink je rychlejší a méně citlivý na inicializaci a rychlost učení a šum
+statistik dávky trochu regularizuje.
+
+*Trénink (3).* Pro dávku $x^{(1)}, \dots, x^{(m)}$:
+$\mu = \frac1m \sum_i x^{(i)}$, $\sigma^2 = \frac1m \sum_i (x^{(i)} - \mu)^2$,
+$\hat x^{(i)} = (x^{(i)} - \mu) / \sqrt{\sigma^2 + \varepsilon}$, $y^{(i)} = \gamma \hat x^{(i)} + \beta$;
+a aktualizujeme klouzavé průměry $\mu_{mov} \leftarrow \alpha \mu_{mov} + (1 - \alpha) \mu$,
+$\sigma^2_{mov} \leftarrow \alpha \sigma^2_{mov} + (1 - \alpha) \sigma^2$ (moment $\alpha \approx 0.99$).
+Gradienty tečou i přes $\mu$ a $\sigma^2$.
+
+*Inference (3).* Během inference už nepřepočítáváme $\mu$ a $\sigma^2$, ale používáme hodnoty
+získané při tréninku, tedy klouzavé průměry (ne statistiky poslední dávky):
+$y = \gamma (x - \mu_{mov}) / \sqrt{\sigma^2_{mov} + \varepsilon} + \beta$, pevné afinní zobrazení
+pro každý příznak (lze ho zahrnout do vah předchozí vrstvy). Aktivační funkci používáme po
+batchnormu, $f(BN(Wx))$, a biasy předchozí vrstvy přeskakujeme (jejich roli hraje $\beta$).
+
+*Přes co (2).* Když je batchnorm použitý na plně propojených vrstvách, každý neuron (příznak) je
+normalizován sám za sebe, v rámci dávky. V CNN normalizování probíhá v rámci celého kanálu: přes
+dávku **a všechny prostorové pozice** ($m = N \cdot H \cdot W$), takže jedno $\gamma, \beta$ na
+kanál, což zachovává ekvivarianci konvoluce vůči posunutí.
+""",
+}

@@ -123,3 +123,33 @@ Rubric: VALID definition (1) and size (1.5, *not* $H - N$); SAME definition (1) 
 where the padding goes (0.5).
 """,
 }
+
+# The Czech edition's model answers (assignments/source/conv2d_cs), in the words of the exam's own answers.
+WRITTEN_ANSWERS_CS = {
+    "q1_equation": r"""
+**Vzorová odpověď (5 bodů).** Pro obrázek $I$ tvaru $H \times W \times C$, jádro $K$ tvaru
+$N \times M \times C \times O$ a krok $S_r \times S_c$ (řádky, sloupce) je
+
+$$ (K \star I)_{i,j,o} = \sum_{m=0}^{N-1} \sum_{n=0}^{M-1} \sum_{c=0}^{C-1} I_{i \cdot S_r + m,\; j \cdot S_c + n,\; c}\; K_{m,n,c,o} \;(+\, b_o) $$
+
+V zásadě je pixel na pozici $(i, j, o)$ vytvořen posouváním $o$-tého jádra kolem pozice
+$(i S_r, j S_c)$ v $I$: je to skalární součin $o$-tého jádra s oknem $I$, jehož levý horní roh
+leží na $(i S_r, j S_c)$, sečtený přes všechny vstupní kanály. Jde o vzájemnou korelaci:
+jádro se nepřevrací.
+
+Hodnocení: součet přes $m, n$ a kanály $c$ (2); krok násobí výstupní index (1);
+samostatné jádro pro každý výstupní kanál $o$ (1); bez převrácení / vzájemná korelace (1).
+""",
+    "q2_padding": r"""
+**Vzorová odpověď (5 bodů).** VALID bere v úvahu jen ty pozice, u kterých leží celé jádro
+uvnitř vstupního obrázku: výstup má při kroku 1 velikost $(H - N + 1) \times (W - M + 1)$
+(obecně $\lfloor (H - N) / s \rfloor + 1$), je tedy kratší o šířku (výšku) jádra **minus jedna**.
+SAME zachová původní rozměry, $H \times W$ při kroku 1 (obecně $\lceil H / s \rceil$): původní
+obrázek se doplní nulami a pak se spustí VALID, takže krajní hodnoty nejsou kombinovány z plného
+jádra, ale jen z jeho části uvnitř obrázku. Celkem se doplní $N - 1$ řádků a $M - 1$ sloupců,
+rovnoměrně na obě strany, lichý řádek (sloupec) dole (vpravo).
+
+Hodnocení: definice VALID (1) a velikost (1,5, *ne* $H - N$); definice SAME (1) a velikost (1);
+kam jde doplnění (0,5).
+""",
+}

@@ -91,3 +91,27 @@ fc1 has a fixed number of inputs, 7 * 7 * 512 = 25088; another size changes the 
 (Global average pooling or fully convolutional layers remove that limit.)
 """,
 }
+
+# The Czech edition's model answer (assignments/source/vgg19_cs), in the words of the exam's own answer.
+WRITTEN_ANSWERS_CS = {
+    "q4_vgg19": r"""
+**Vzorová odpověď (5 bodů).**
+
+*Architektura (2).* Vstup 224 x 224 x 3. Pět bloků konvolucí 3x3 (krok 1, SAME, ReLU), každý
+zakončený max poolingem 2x2 s krokem 2: 2 x conv3-64, 2 x conv3-128, 4 x conv3-256, 4 x conv3-512,
+4 x conv3-512 (16 konvolucí); pooling půlí výšku a šířku (224 -> 7) a vždy po max poolingu
+zdvojnásobíme počet kanálů, až do 512 (než nám dojde paměť v posledním bloku). Pak 3 plně
+propojené vrstvy (4096, 4096, 1000; ReLU, dropout) a softmax. 19 vrstev s vahami, asi 144 milionů
+parametrů, z toho 103 milionů ve fc1.
+
+*Proč jen 3x3 (2).* Nepoužívají se 5x5 konvoluce, protože dvě 3x3 za sebou mají stejné receptivní
+pole 5x5 (tři mají 7x7; obecně 1 + L(k - 1)), ale mají méně parametrů: 2 * 9 C^2 = 18 C^2 místo
+25 C^2 u jedné 5x5 (27 C^2 oproti 49 C^2 u 7x7), jsou rychlejší a mezi nimi je ReLU, takže
+vyjádří nelineárnější funkci.
+
+*Proč pevná velikost vstupu (1).* Kvůli finálním FC vrstvám museli používat obrázky fixní velikosti:
+fc1 má pevný počet vstupů, 7 * 7 * 512 = 25088, a jiná velikost změní délku zploštěného vektoru.
+Samotné konvoluce a poolingy by si s různě velkými obrázky (násobky 32) poradily. (Globální průměrový
+pooling nebo plně konvoluční vrstvy toto omezení odstraní.)
+""",
+}

@@ -28,15 +28,16 @@ def solution_source(assignment):
         return f.read()
 
 
-def graded(name, source, points, case_seconds=5.0, check_seconds=120.0, limits=None, max_timeouts=6):
+def graded(name, source, points, case_seconds=5.0, check_seconds=120.0, limits=None, max_timeouts=6, lang="en"):
     """(score, output text, Outcome) of the function ``name`` defined by the cell ``source``, graded in the sandbox."""
     cells = [("setup", "import numpy as np"), (name, textwrap.dedent(source))]
     limits = limits or Limits()
     with StudentSession(cells, limits=limits) as session:
         session.start()
         outcome = grade(name, session.call, SEED, case_seconds=case_seconds, check_seconds=check_seconds,
-                        cell_errors=session.cell_errors, memory_limit=limits.memory, max_timeouts=max_timeouts)
-    score, lines = score_lines(name, outcome.fraction, outcome.lines, points)
+                        cell_errors=session.cell_errors, memory_limit=limits.memory, max_timeouts=max_timeouts,
+                        lang=lang)
+    score, lines = score_lines(name, outcome.fraction, outcome.lines, points, lang)
     return score, "\n".join(lines), outcome
 
 
@@ -340,3 +341,33 @@ def test_vgg19_stage_table_matches_a_built_model():
             [[s] + built[s] for s in VGG_STAGES]
         assert case.expected[0][-1][2] == e["num_classes"] * 4097
         del model
+
+
+# --------------------------------------------------------------------------
+# the diagnoses in the assignment's language
+# --------------------------------------------------------------------------
+
+def test_flipped_kernel_is_told_in_czech_in_the_czech_edition():
+    flipped = CONV.replace("y += patch @ kernel[m, n]", "y += patch @ kernel[KH - 1 - m, KW - 1 - n]")
+    en_score, en_out, en_found = graded("conv2d_forward", flipped, 6)
+    score, out, found = graded("conv2d_forward", flipped, 6, lang="cs")
+    assert score == en_score                          # the same cases, the same score
+    assert "výstup se rovná skutečné konvoluci: jádro je převrácené" in out
+    assert "vygenerovaných případů" in out and "očekáváno" in out and f"Body za conv2d_forward: {score:g} / 6" in out
+    assert "kernel is flipped" not in out and "cases passed" not in out
+    assert found.mistakes == ["váš výstup se rovná skutečné konvoluci"]
+
+
+def test_czech_generic_failures_and_missing_functions():
+    score, out, found = graded("conv2d_forward", "x = 1", 6, lang="cs")
+    assert score == 0 and "není definovaná" in out
+    score, out, found = graded("conv2d_forward", """
+        def conv2d_forward(x, kernel, stride=1, padding="valid"):
+            return np.zeros((1, 1))
+    """, 6, lang="cs")
+    assert score == 0 and "očekávaný tvar" in out and "špatný tvar" in found.mistakes
+    score, out, found = graded("conv2d_forward", """
+        def conv2d_forward(x, kernel, stride=1, padding="valid"):
+            raise ValueError("nope")
+    """, 6, lang="cs")
+    assert score == 0 and "vyvolala ValueError" in out and found.mistakes == ["vyvolává ValueError"]

@@ -27,12 +27,38 @@
 # Rules: NumPy only (no `cnncore`, `torch`, ... inside your functions), do not modify your inputs,
 # return new arrays, keep the input's dtype, keep the names and signatures.
 
+
+# %% [markdown] lang="cs"
+# # Lekce 4, část 2: dávková normalizace (batch normalization)
+#
+# Tento úkol pokrývá třetí otázku zkoušky z lekce 4 (10 z jejích 25 bodů): popište dávkovou
+# normalizaci, její algoritmus při tréninku, její algoritmus při inferenci a přes co normalizuje
+# v plně propojených a v konvolučních vrstvách.
+#
+# V čistém NumPy naprogramujete `batch_norm_train`, `batch_norm_infer`, `update_moving_stats`
+# a `batch_norm_backward`, pro hustý (dense) vstup `(N, F)` i konvoluční vstup `(N, H, W, C)`.
+# Hodnotí se automaticky (pomohou vám viditelné testy, skryté testy pak porovnají vaše funkce
+# s kompilovaným `cnncore` na mnoha vygenerovaných případech); písemná odpověď na konci se
+# hodnotí ručně.
+#
+# **Konvence** (jako v Kerasu a `cnncore`): normalizuje se přes všechny osy kromě poslední
+# (příznaků nebo kanálů); rozptyl dávky je *vychýlený* (dělí se $m$); `eps=1e-3`; klouzavé
+# průměry začínají se střední hodnotou 0 a rozptylem 1 a aktualizují se jako
+# `moving = momentum * moving + (1 - momentum) * batch`, `momentum=0.99`.
+#
+# Pravidla: jen NumPy (uvnitř vašich funkcí žádné `cnncore`, `torch`, ...), neměňte své vstupy,
+# vracejte nová pole, zachovejte datový typ vstupu, zachovejte názvy a signatury.
+
 # %% kind="setup"
 import numpy as np
 import matplotlib.pyplot as plt
 from matplotlib import cbook
 
 import cnncore            # the reference library, used here only to draw the pictures
+
+
+# %% lang="cs"
+{"# the reference library, used here only to draw the pictures": "# referenční knihovna, zde jen pro kreslení obrázků"}
 
 # %% [markdown]
 # ## 1. Why normalize?
@@ -49,6 +75,23 @@ import cnncore            # the reference library, used here only to draw the pi
 # its output have very different means and spreads (left); after batch normalization each channel
 # is centred with unit variance (right), and $\gamma, \beta$ would then move them where training
 # wants.
+
+
+# %% [markdown] lang="cs"
+# ## 1. Proč normalizovat?
+#
+# Když se během SGD změní váhy vrstev vlevo, změní se i distribuce hodnot, které dostávají vrstvy
+# napravo, a ty pak musíme měnit jen kvůli této změně: honí pohyblivý cíl. Dávková normalizace
+# (Ioffe a Szegedy, 2015) normalizuje každý příznak vstupu vrstvy přes aktuální dávku na střední
+# hodnotu 0 a rozptyl 1 a pak síti dovolí pomocí dvou naučených vektorů $\gamma$ a $\beta$
+# přeškálovat a posunout standardní rozdělení, kam potřebuje:
+#
+# $$ \mu = \frac1m \sum_{i=1}^m x^{(i)}, \qquad \sigma^2 = \frac1m \sum_{i=1}^m (x^{(i)} - \mu)^2, \qquad
+#    \hat x^{(i)} = \frac{x^{(i)} - \mu}{\sqrt{\sigma^2 + \varepsilon}}, \qquad y^{(i)} = \gamma \hat x^{(i)} + \beta. $$
+#
+# Níže: fotografie prošlá konvoluční vrstvou s náhodnými vahami. Čtyři kanály jejího výstupu mají
+# velmi různé střední hodnoty a rozptyly (vlevo); po dávkové normalizaci je každý kanál vycentrovaný
+# s jednotkovým rozptylem (vpravo) a $\gamma, \beta$ by je pak posunuly tam, kam chce trénink.
 
 # %%
 with cbook.get_sample_data("grace_hopper.jpg") as f:
@@ -70,6 +113,14 @@ axes[1].set_title("after batch normalization (gamma = 1, beta = 0)")
 axes[0].legend()
 plt.show()
 
+
+# %% lang="cs"
+{
+    'label=f"channel {c}"': 'label=f"kanál {c}"',
+    '"activations of a conv layer, per channel"': '"aktivace konvoluční vrstvy, po kanálech"',
+    '"after batch normalization (gamma = 1, beta = 0)"': '"po dávkové normalizaci (gamma = 1, beta = 0)"',
+}
+
 # %% [markdown]
 # ## 2. Over what is normalized?
 #
@@ -81,6 +132,20 @@ plt.show()
 #   $\gamma$, $\beta$), which keeps the layer translation-equivariant.
 #
 # In both cases: every axis but the last. The picture marks the values that share one mean.
+
+
+# %% [markdown] lang="cs"
+# ## 2. Přes co se normalizuje?
+#
+# * **Husté (plně propojené) vrstvy**, vstup `(N, F)`: každý příznak (neuron) sám za sebe, přes
+#   `N` příkladů dávky: `F` středních hodnot a rozptylů.
+# * **Konvoluční vrstvy**, vstup `(N, H, W, C)`: každý kanál sám za sebe, přes dávku **a všechny
+#   pozice**: `C` středních hodnot a rozptylů, každý z $m = N \cdot H \cdot W$ hodnot. Kanál je
+#   jeden detektor příznaku použitý všude, takže všechny jeho pozice sdílejí jednu normalizaci (a
+#   jedno $\gamma$, $\beta$), což zachovává ekvivarianci vrstvy vůči posunutí.
+#
+# V obou případech: přes všechny osy kromě poslední. Obrázek vyznačuje hodnoty, které sdílejí
+# jednu střední hodnotu.
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(12, 3.5))
@@ -95,6 +160,19 @@ axes[1].set_xlabel("channel-major: 5 positions of channel 0, of channel 1, ...")
 axes[1].set_ylabel("example in the batch")
 plt.show()
 
+
+# %% lang="cs"
+{
+    '"dense (N=8, F=6): feature 2, over the batch"': '"hustá (N=8, F=6): příznak 2, přes dávku"',
+    '"feature"': '"příznak"',
+    '"example in the batch"': '"příklad v dávce"',
+    "# (N, C * positions), channel 2 marked": "# (N, C * pozice), vyznačený kanál 2",
+    '"conv (N=4, C=6, 5 positions each): channel 2, over batch and positions"':
+        '"konvoluční (N=4, C=6, po 5 pozicích): kanál 2, přes dávku a pozice"',
+    '"channel-major: 5 positions of channel 0, of channel 1, ..."':
+        '"po kanálech: 5 pozic kanálu 0, kanálu 1, ..."',
+}
+
 # %% [markdown]
 # ### Exercise 1 (autograded): `batch_norm_train`
 #
@@ -102,7 +180,25 @@ plt.show()
 # `x`; `mean` and `var` the batch statistics, one per feature/channel, shape `(C,)`, the variance
 # biased (divided by $m$). It must work for `(N, F)` and for `(N, H, W, C)`.
 
+
+# %% [markdown] lang="cs"
+# ### Cvičení 1 (hodnoceno automaticky): `batch_norm_train`
+#
+# Napište `batch_norm_train(x, gamma, beta, eps=1e-3)`, která vrací `(y, mean, var)`: `y` tvaru
+# `x`; `mean` a `var` statistiky dávky, jedna hodnota na příznak/kanál, tvar `(C,)`, rozptyl
+# vychýlený (dělený $m$). Musí fungovat pro `(N, F)` i pro `(N, H, W, C)`.
+
 # %% kind="solution" function="batch_norm_train"
+
+
+# %% lang="cs"
+{
+    "Training-mode batch norm: normalize with the statistics of this batch.":
+        "Dávková normalizace při tréninku: normalizuje statistikami této dávky.",
+    "x: (N, F) or (N, H, W, C); gamma, beta: (F,) or (C,).": "x: (N, F) nebo (N, H, W, C); gamma, beta: (F,) nebo (C,).",
+    "Returns y (the shape of x) and the batch mean and (biased) variance, shape (C,).":
+        "Vrací y (tvar x) a střední hodnotu a (vychýlený) rozptyl dávky, tvar (C,).",
+}
 
 # %% kind="visible" grade_id="visible_batch_norm_train"
 # Visible tests.
@@ -122,6 +218,16 @@ np.testing.assert_allclose(mean, images.mean(axis=(0, 1, 2)))
 assert batch_norm_train(images.astype(np.float32), np.ones(4, np.float32), np.zeros(4, np.float32))[0].dtype == np.float32
 print("visible tests passed")
 
+
+# %% lang="cs"
+{
+    "# Visible tests.": "# Viditelné testy.",
+    "# 4 examples, 2 features": "# 4 příklady, 2 příznaky",
+    'err_msg="the biased variance: divide by m = 4"': 'err_msg="vychýlený rozptyl: dělte m = 4"',
+    '"one mean and variance per channel"': '"jedna střední hodnota a rozptyl na kanál"',
+    '"visible tests passed"': '"viditelné testy prošly"',
+}
+
 # %% kind="tests" check="batch_norm_train" points=4
 
 # %% [markdown]
@@ -135,7 +241,24 @@ print("visible tests passed")
 #   `(moving_mean, moving_var)` (new arrays: do not update in place);
 # * `batch_norm_infer(x, gamma, beta, moving_mean, moving_var, eps=1e-3)` normalizes with them.
 
+
+# %% [markdown] lang="cs"
+# ### Cvičení 2 (hodnoceno automaticky): `update_moving_stats` a `batch_norm_infer`
+#
+# Při inferenci může přijít jediný příklad a výstup nesmí záviset na tom, s jakými dalšími příklady
+# sdílí dávku. Během tréninku proto udržujeme exponenciální klouzavé průměry statistik dávek a při
+# inferenci používáme ty:
+#
+# * `update_moving_stats(moving_mean, moving_var, mean, var, momentum=0.99)` vrací nové
+#   `(moving_mean, moving_var)` (nová pole: neaktualizujte na místě);
+# * `batch_norm_infer(x, gamma, beta, moving_mean, moving_var, eps=1e-3)` normalizuje pomocí nich.
+
 # %% kind="solution" function="update_moving_stats"
+
+
+# %% lang="cs"
+{"One step of the exponential moving averages; returns new arrays.":
+     "Jeden krok exponenciálních klouzavých průměrů, vrací nová pole."}
 
 # %% kind="visible" grade_id="visible_update_moving_stats"
 # Visible tests.
@@ -146,9 +269,23 @@ np.testing.assert_allclose(new_var, [1.4, 1.0])
 np.testing.assert_array_equal(mm, [0, 0], err_msg="do not modify the inputs")
 print("visible tests passed")
 
+
+# %% lang="cs"
+{
+    "# Visible tests.": "# Viditelné testy.",
+    'err_msg="0.9 * old + 0.1 * batch"': 'err_msg="0.9 * staré + 0.1 * dávka"',
+    'err_msg="do not modify the inputs"': 'err_msg="neměňte vstupy"',
+    '"visible tests passed"': '"viditelné testy prošly"',
+}
+
 # %% [markdown]
 # The moving averages during "training" on batches of 32 values drawn with mean 2 and variance 9:
 # with momentum 0.99 they move slowly and smoothly, with 0.9 fast and noisily.
+
+
+# %% [markdown] lang="cs"
+# Klouzavé průměry během „tréninku“ na dávkách 32 hodnot se střední hodnotou 2 a rozptylem 9:
+# s momentem 0.99 se mění pomalu a hladce, s 0.9 rychle a zašuměně.
 
 # %%
 rng = np.random.default_rng(1)
@@ -169,9 +306,23 @@ axes[0].set_title("moving mean"); axes[1].set_title("moving variance"); axes[0].
 axes[1].set_xlabel("training step")
 plt.show()
 
+
+# %% lang="cs"
+{
+    'label=f"momentum {momentum}"': 'label=f"moment {momentum}"',
+    '"moving mean"': '"klouzavý průměr střední hodnoty"',
+    '"moving variance"': '"klouzavý průměr rozptylu"',
+    '"training step"': '"krok tréninku"',
+}
+
 # %% kind="tests" check="update_moving_stats" points=2
 
 # %% kind="solution" function="batch_norm_infer"
+
+
+# %% lang="cs"
+{"Inference-mode batch norm: the statistics collected during training, not the batch's.":
+     "Dávková normalizace při inferenci: statistiky nasbírané při tréninku, ne statistiky dávky."}
 
 # %% kind="visible" grade_id="visible_batch_norm_infer"
 # Visible tests.
@@ -183,6 +334,14 @@ one = batch_norm_infer(x[:1], np.ones(2), np.zeros(2), np.array([1.0, 0.0]), np.
 np.testing.assert_allclose(one, y[:1], err_msg="an example's output must not depend on its batch")
 print("visible tests passed")
 
+
+# %% lang="cs"
+{
+    "# Visible tests.": "# Viditelné testy.",
+    'err_msg="an example\'s output must not depend on its batch"': 'err_msg="výstup příkladu nesmí záviset na jeho dávce"',
+    '"visible tests passed"': '"viditelné testy prošly"',
+}
+
 # %% kind="tests" check="batch_norm_infer" points=2
 
 # %% [markdown]
@@ -192,7 +351,24 @@ print("visible tests passed")
 # sums over every axis but the last. For `dx` remember that the batch mean and variance are
 # functions of `x` too: every $x^{(i)}$ influences every $y^{(j)}$ of its channel.
 
+
+# %% [markdown] lang="cs"
+# ### Cvičení 3 (hodnoceno automaticky): `batch_norm_backward`
+#
+# Pro dané `dy` $= \partial L / \partial y$ vraťte `(dx, dgamma, dbeta)`. `dgamma` a `dbeta` jsou
+# součty přes všechny osy kromě poslední. U `dx` pamatujte, že střední hodnota a rozptyl dávky jsou
+# také funkcemi `x`: každé $x^{(i)}$ ovlivňuje každé $y^{(j)}$ svého kanálu.
+
 # %% kind="solution" function="batch_norm_backward"
+
+
+# %% lang="cs"
+{
+    "Gradients of training-mode batch norm: (dx, dgamma, dbeta).":
+        "Gradienty dávkové normalizace při tréninku: (dx, dgamma, dbeta).",
+    "mean and var depend on x, so dx has three terms: the direct one, and the\n    ones through the mean and through the variance.  With x_hat the\n    normalized input and m the number of values per channel:":
+        "mean a var závisejí na x, takže dx má tři členy: přímý a členy přes\n    střední hodnotu a přes rozptyl.  Kde x_hat je normalizovaný vstup\n    a m počet hodnot na kanál:",
+}
 
 # %% kind="visible" grade_id="visible_batch_norm_backward"
 # Visible tests: a finite-difference check of a small dense case, with your forward pass.
@@ -212,6 +388,15 @@ for index in [(0, 0), (4, 2), (2, 1)]:
     assert abs(numeric - dx[index]) < 1e-5, f"dx{index}: numeric {numeric:.6f}, yours {dx[index]:.6f}"
 print("visible tests passed")
 
+
+# %% lang="cs"
+{
+    "# Visible tests: a finite-difference check of a small dense case, with your forward pass.":
+        "# Viditelné testy: kontrola malého hustého případu konečnými diferencemi, s vaším dopředným průchodem.",
+    'f"dx{index}: numeric {numeric:.6f}, yours {dx[index]:.6f}"': 'f"dx{index}: numericky {numeric:.6f}, váš {dx[index]:.6f}"',
+    '"visible tests passed"': '"viditelné testy prošly"',
+}
+
 # %% kind="tests" check="batch_norm_backward" points=4
 
 # %% [markdown]
@@ -220,5 +405,13 @@ print("visible tests passed")
 # **Question 3 [10 points].** Describe batch normalization and write down an algorithm for how it is
 # used during training and one for how it is used during inference. Say explicitly over what it
 # normalizes in fully connected layers and in convolutional layers.
+
+
+# %% [markdown] lang="cs"
+# ## 3. Písemná odpověď (hodnotí se ručně)
+#
+# **Otázka 3 [10 bodů].** Popište dávkovou normalizaci a napište algoritmus, jak se používá během
+# tréninku, a algoritmus, jak se používá během inference. Výslovně uveďte, přes co se normalizuje
+# v případě plně propojených vrstev a v případě konvolučních vrstev.
 
 # %% [markdown] kind="written" grade_id="q3_batchnorm" points=10

@@ -23,6 +23,7 @@ import os
 import time
 from dataclasses import dataclass, field
 
+from .messages import MESSAGES, language, t
 from .sandbox import BLOCKED
 
 __all__ = ["check", "grade", "Outcome", "seed_for", "course_secret", "FORBIDDEN_HINT"]
@@ -74,9 +75,7 @@ def _forbidden_module(message):
     return name if name in BLOCKED else None
 
 
-FORBIDDEN_HINT = ("This exercise asks you to implement {fn} yourself with NumPy; the reference library "
-                  "and the libraries that would do the work (cnncore, torch, SciPy, ...) are not available "
-                  "while grading, and a function that needs them earns no points.")
+FORBIDDEN_HINT = MESSAGES["forbidden_hint"]["en"]      # the catalogue has it in every language
 
 
 @dataclass
@@ -92,8 +91,12 @@ class Outcome:
 
 
 def grade(check_name, call, seed, case_seconds=CASE_SECONDS, check_seconds=CHECK_SECONDS, cell_errors=None,
-          memory_limit=None, max_timeouts=MAX_TIMEOUTS):
+          memory_limit=None, max_timeouts=MAX_TIMEOUTS, lang="en"):
     """Run a check's hidden cases through ``call`` and judge them: returns an :class:`Outcome`.
+
+    ``lang``: the language the student reads the diagnostics in ("en", "cs";
+    :mod:`.messages`).  The cases, the scores and the grading's own problems
+    (for the instructor) do not depend on it.
 
     ``call(meta, arrays)`` calls the student's function on one case and
     returns ``(result, arrays)`` as :meth:`.student.StudentContext.call` does,
@@ -102,6 +105,11 @@ def grade(check_name, call, seed, case_seconds=CASE_SECONDS, check_seconds=CHECK
     (or ``check_seconds`` in all) are the remaining cases not run, so the
     score does not depend on timing unless a function hangs that often.
     """
+    with language(lang):
+        return _grade(check_name, call, seed, case_seconds, check_seconds, cell_errors, memory_limit, max_timeouts)
+
+
+def _grade(check_name, call, seed, case_seconds, check_seconds, cell_errors, memory_limit, max_timeouts):
     from .checks import CHECKS, FORBIDDEN_MISTAKE, MISSING_MISTAKE, judge_all
     from .session import ContextDied
 
@@ -115,9 +123,9 @@ def grade(check_name, call, seed, case_seconds=CASE_SECONDS, check_seconds=CHECK
     timeouts = 0
     for i, case in enumerate(cases):
         if stop is None and timeouts >= max_timeouts:
-            stop = f"not run: {timeouts} cases already ran out of time"
+            stop = t("not_run_timeouts", n=timeouts)
         if stop is None and time.monotonic() - start > check_seconds:
-            stop = f"not run: the cases so far took more than {check_seconds:g} s in total"
+            stop = t("not_run_total", seconds=check_seconds)
         if stop is not None:
             results.append({"status": "skipped", "message": stop})
             continue
@@ -132,15 +140,15 @@ def grade(check_name, call, seed, case_seconds=CASE_SECONDS, check_seconds=CHECK
             out = {}
         status = res.get("status")
         if status == "missing":
-            why = f"{fn} is not defined: run its cell, and keep the name and the signature given."
+            why = t("not_defined", fn=fn)
             err = (cell_errors or {}).get(fn)
             bad = _forbidden_module(err) if err else None
             if bad:
-                return Outcome(0.0, [f"{fn}: no credit. Its cell imports {bad}.", FORBIDDEN_HINT.format(fn=fn)],
+                return Outcome(0.0, [t("cell_imports", fn=fn, module=bad), t("forbidden_hint", fn=fn)],
                                [FORBIDDEN_MISTAKE])
-            return Outcome(0.0, [why, f"  Its cell raised {err}"] if err else [why], [MISSING_MISTAKE])
+            return Outcome(0.0, [why, t("cell_raised", error=err)] if err else [why], [MISSING_MISTAKE])
         if status == "timeout":
-            res["message"] = f"stopped after {case_seconds:g} s (an endless loop?)"
+            res["message"] = t("stopped_after", seconds=case_seconds)
             timeouts += 1
         if status == "error":
             message = str(res.get("message", ""))
@@ -148,8 +156,8 @@ def grade(check_name, call, seed, case_seconds=CASE_SECONDS, check_seconds=CHECK
             if bad:
                 res = {"status": "forbidden", "message": bad}
             elif message.startswith("MemoryError"):
-                bound = f"{memory_limit / (1 << 30):g} GiB of memory" if memory_limit else "the memory the grader allows"
-                res["message"] = f"your function used more than {bound} ({message})"
+                bound = t("memory_bound", gib=memory_limit / (1 << 30)) if memory_limit else t("memory_allowed")
+                res["message"] = t("used_too_much_memory", bound=bound, error=message)
         results.append(res)
         for k, a in out.items():
             arrays[f"{i}/{k}"] = a
@@ -157,13 +165,15 @@ def grade(check_name, call, seed, case_seconds=CASE_SECONDS, check_seconds=CHECK
     return Outcome(report["fraction"], report["lines"], report["mistakes"], report["problems"], start - t0)
 
 
-def score_lines(check_name, fraction, lines, points):
+def score_lines(check_name, fraction, lines, points, lang="en"):
     score = round(points * min(max(float(fraction), 0.0), 1.0), 2)
-    return score, list(lines) + [f"Score for {check_name}: {score:g} / {points:g}"]
+    return score, list(lines) + [t("score", lang=lang, check=check_name, score=score, points=points)]
 
 
-def check(name, namespace, points, seed=None):
+def check(name, namespace, points, seed=None, lang="en"):
     """Grade ``namespace[name]`` in this process; print the diagnostics, return the score.
+
+    ``lang``: the language of the diagnostics ("en", or "cs" in the Czech edition's notebooks).
 
     For the instructor's source notebooks (``nbgrader validate``) and for
     trusted code.  Student submissions are graded by
@@ -176,8 +186,8 @@ def check(name, namespace, points, seed=None):
         secret = course_secret(_find_course_root(), create=False)
         seed = seed_for(secret, name) if secret else int.from_bytes(os.urandom(8), "little")
     ctx = StudentContext(namespace=namespace)
-    outcome = grade(name, ctx.call, seed)
-    score, lines = score_lines(name, outcome.fraction, outcome.lines, points)
+    outcome = grade(name, ctx.call, seed, lang=lang)
+    score, lines = score_lines(name, outcome.fraction, outcome.lines, points, lang)
     print("\n".join(lines))
     return score
 

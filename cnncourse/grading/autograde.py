@@ -52,7 +52,8 @@ class SandboxedGrading(NbGraderPreprocessor):
     def preprocess(self, nb, resources):
         root = self.course_root()
         grader = NotebookGrader(self.secret or course_secret(root), root, log=self.log, **self.settings())
-        grader.grade(nb, submission=resources.get("metadata", {}).get("path") or None)
+        assignment = (resources.get("nbgrader") or {}).get("assignment")      # conv2d_cs: graded in Czech
+        grader.grade(nb, submission=resources.get("metadata", {}).get("path") or None, assignment=assignment)
         return nbformat.from_dict(nb), resources      # the new outputs as NotebookNodes, as nbgrader reads them
 
 

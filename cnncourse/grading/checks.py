@@ -19,7 +19,16 @@ import numpy as np
 
 import cnncore
 
-from . import FORBIDDEN_HINT
+from .messages import current as current_language
+from .messages import t
+
+# Output names that are words (the others, y, dx, mean, ..., are the code's own names).
+_OUTPUT_WORDS = {"output size": "out_output_size", "table": "out_table", "receptive field": "out_receptive_field"}
+
+
+def output_label(name):
+    """An output's name as the student reads it, in the grader's language."""
+    return t(_OUTPUT_WORDS[name]) if name in _OUTPUT_WORDS else name
 
 F32, F64 = np.float32, np.float64
 
@@ -91,7 +100,7 @@ class Check:
         """got: list of float64 arrays (or problem strings), with dtypes.  -> message or None."""
         msgs = []
         for name, exp, (g, dt) in zip(self.output_names, case.expected, got):
-            m = compare(name, exp, g, dt, case.dtype)
+            m = compare(output_label(name), exp, g, dt, case.dtype)
             if m:
                 hint = None
                 if isinstance(g, np.ndarray):
@@ -130,28 +139,27 @@ def _scale_hint(expected, got, dtype):
         return None
     c = float(np.sum(e * got)) / denom
     if abs(c - 1) > 1e-3 and abs(c) > 1e-6 and close(c * e, got, dtype):
-        return f"your values are {c:.4g} times the expected ones"
+        return t("scaled", c=c)
     return None
 
 
 def compare(name, expected, got, got_dtype, dtype):
     if isinstance(got, str):
-        return f"{name}: {got}"
+        return t("output_problem", name=name, problem=got)
     expected_arr = np.asarray(expected)
     if got.shape != expected_arr.shape:
-        return f"{name}: expected shape {tuple(expected_arr.shape)}, got {tuple(got.shape)}"
+        return t("wrong_shape", name=name, expected=tuple(expected_arr.shape), got=tuple(got.shape))
     if dtype is not None and got_dtype is not None and np.dtype(got_dtype) != np.dtype(dtype):
-        return (f"{name}: expected dtype {np.dtype(dtype).name} (the input's dtype), "
-                f"got {got_dtype}")
+        return t("wrong_dtype", name=name, expected=np.dtype(dtype).name, got=got_dtype)
     if not np.all(np.isfinite(got)) and np.all(np.isfinite(expected_arr)):
         bad = np.argwhere(~np.isfinite(got))[0]
-        return f"{name}: contains NaN or inf (first at index {tuple(int(i) for i in bad)})"
+        return t("not_finite", name=name, index=tuple(int(i) for i in bad))
     if close(expected_arr, got, dtype):
         return None
     err = np.abs(got - expected_arr)
     idx = np.unravel_index(int(np.argmax(err)), err.shape) if err.ndim else ()
-    return (f"{name}: values differ, max error {float(err[idx]):.3g} at index "
-            f"{tuple(int(i) for i in idx)} (expected {float(expected_arr[idx]):.6g}, got {float(got[idx]):.6g})")
+    return t("values_differ", name=name, error=float(err[idx]), index=tuple(int(i) for i in idx),
+             expected=float(expected_arr[idx]), got=float(got[idx]))
 
 
 # --------------------------------------------------------------------------
@@ -170,27 +178,27 @@ def judge_all(chk, cases, results, arrays):
     if forbidden:
         return {
             "fraction": 0.0,
-            "lines": [f"{fn}: no credit. Your function imports {forbidden[0]}.", FORBIDDEN_HINT.format(fn=fn)],
+            "lines": [t("function_imports", fn=fn, module=forbidden[0]), t("forbidden_hint", fn=fn)],
             "mistakes": [FORBIDDEN_MISTAKE], "problems": [],
         }
     if len(results) != len(cases):
-        return {"fraction": 0.0, "lines": [f"{fn}: the grader received an incomplete set of results."],
+        return {"fraction": 0.0, "lines": [t("incomplete", fn=fn)],
                 "mistakes": [], "problems": ["the grader received an incomplete set of results"]}
     for i, (case, res) in enumerate(zip(cases, results)):
         status = res.get("status")
         msg = None
         if res.get("warnings"):
-            notes.add("warnings: " + res["warnings"][0])
+            notes.add("warnings: " + res["warnings"][0])          # the warning, in Python's words
         if res.get("printed"):
             notes.add("printed")
         if status == "skipped":
-            msg = res.get("message", "not run")
+            msg = res.get("message", t("not_run"))
         elif status == "timeout":
-            msg = res.get("message", "ran out of time")
+            msg = res.get("message", t("ran_out_of_time"))
         elif status == "error":
-            msg = "raised " + res.get("message", "an error")
+            msg = t("raised", error=res.get("message", t("an_error")))
         elif status == "bad_return":
-            msg = res.get("message", "returned something unexpected")
+            msg = res.get("message", t("returned_unexpected"))
         elif status == "ok":
             outs = res.get("outputs", [])
             got = []
@@ -201,46 +209,46 @@ def judge_all(chk, cases, results, arrays):
                     got.append((o["problem"], None))
                 else:
                     a = arrays.get(f"{i}/out{j}")
-                    got.append((a if a is not None else "missing", o.get("dtype")))
+                    got.append((a if a is not None else t("missing_output"), o.get("dtype")))
             expected_n = chk.n_outputs or 1
             if len(got) != expected_n:
-                msg = f"returned {len(got)} outputs, expected {expected_n}"
+                msg = t("n_outputs", got=len(got), expected=expected_n)
             else:
                 msg = chk.judge(case, got)
             if msg is None:
                 msg = _mutation_message(case, arrays, i, res)
         else:
-            msg = "no result"
+            msg = t("no_result")
         if msg is None:
             passed += 1
         else:
             failures.append((i, case, msg))
     total = len(cases)
-    lines.append(f"{fn}: {passed} of {total} generated cases passed.")
+    lines.append(t("cases_passed", fn=fn, passed=passed, total=total))
     shown = [f for f in failures if results[f[0]].get("status") != "skipped"]
     skipped = len(failures) - len(shown)
     seen_hints = set()
     for i, case, msg in shown[:MAX_SHOWN]:
-        lines.append(f"  case {i + 1}: {case.label(fn)}")
+        lines.append(t("case", i=i + 1, label=case.label(fn)))
         for part in msg.split("; "):
             what, _, hint = part.partition(" -- ")
             lines.extend(_wrap(what, "      "))
             if hint:
                 if hint in seen_hints:
-                    lines.append("        -> (the same mistake as above)")
+                    lines.append(t("same_mistake"))
                 else:
                     seen_hints.add(hint)
                     lines.extend(_wrap(hint, "        -> ", "           "))
     if len(shown) > MAX_SHOWN:
-        lines.append(f"  ... and {len(shown) - MAX_SHOWN} more failing cases.")
+        lines.append(t("more_failing", n=len(shown) - MAX_SHOWN))
     if skipped:
         reason = next(results[i].get("message", "") for i, _, _ in failures if results[i].get("status") == "skipped")
-        lines.append(f"  {skipped} further cases were not run ({reason.replace('not run: ', '')}).")
+        lines.append(t("further_not_run", n=skipped, reason=reason.replace(t("not_run_prefix"), "")))
     for note in sorted(notes):
         if note == "printed":
-            lines.append("  note: your function printed output while graded (hidden here); that costs nothing.")
+            lines.append(t("note_printed"))
         else:
-            lines.append(f"  note: your function raised NumPy/Python {note} -- that costs nothing, but worth a look.")
+            lines.append(t("note_warnings", warning=note[len("warnings: "):]))
     mistakes = sorted({label for _, _, msg in shown for label in failure_labels(msg)})
     return {"fraction": passed / total if total else 0.0, "lines": lines, "mistakes": mistakes,
             "problems": _problems(results)}
@@ -260,26 +268,39 @@ def mistake_label(hint):
     return re.sub(r"\b\d+(\.\d+)?\b", "N", first).rstrip(" .")
 
 
-_GENERIC = [("expected shape", "wrong shape"), ("expected dtype", "wrong dtype"),
-            ("NaN or inf", "NaN or inf"), ("values differ", "wrong values"),
-            ("modified its input", "modifies its input"), ("damaged its input", "modifies its input"),
-            ("stopped after", "ran out of time"), ("process running your code", "crashed"),
-            ("used more than", "used too much memory"), ("raised ", "raises an error"),
-            ("returned", "returns the wrong kind of result")]
+# What a failure says (in each language; English too, for the sandbox's own words) -> its short name.
+_GENERIC = {
+    "en": [("expected shape", "label_wrong_shape"), ("expected dtype", "label_wrong_dtype"),
+           ("NaN or inf", "label_not_finite"), ("values differ", "label_wrong_values"),
+           ("modified its input", "label_modifies_input"), ("damaged its input", "label_modifies_input"),
+           ("stopped after", "label_timeout"), ("process running your code", "label_crashed"),
+           ("used more than", "label_memory"), ("raised ", "label_raises"),
+           ("returned", "label_returns")],
+    "cs": [("očekávaný tvar", "label_wrong_shape"), ("očekávaný dtype", "label_wrong_dtype"),
+           ("NaN nebo inf", "label_not_finite"), ("hodnoty se liší", "label_wrong_values"),
+           ("změnila svůj vstup", "label_modifies_input"), ("poškodila svá vstupní", "label_modifies_input"),
+           ("zastaveno po", "label_timeout"), ("použila víc než", "label_memory"),
+           ("vyvolala ", "label_raises"), ("vrátila", "label_returns")],
+}
+_RAISED = {"en": "raised ", "cs": "vyvolala "}
 
 
 def failure_labels(msg):
     """The mistakes one failing case shows: its diagnoses, else what kind of failure it is."""
+    lang = current_language()
+    table = _GENERIC[lang] + (_GENERIC["en"] if lang != "en" else [])
     labels = []
     for part in msg.split("; "):
         what, _, hint = part.partition(" -- ")
         if hint:
             labels.append(mistake_label(hint))
             continue
-        generic = next((label for key, label in _GENERIC if key in what), "wrong result")
-        if generic == "raises an error":
-            kind = what.split("raised ", 1)[1].split(":", 1)[0].strip()
-            generic = f"raises {kind}" if kind.isidentifier() else generic
+        key = next((label for fragment, label in table if fragment in what), "label_wrong_result")
+        generic = t(key)
+        if key == "label_raises":
+            raised = next(r for r in (_RAISED[lang], _RAISED["en"]) if r in what)
+            kind = what.split(raised, 1)[1].split(":", 1)[0].strip()
+            generic = t("label_raises_kind", kind=kind) if kind.isidentifier() else generic
         labels.append(generic)
     return labels
 
@@ -312,13 +333,12 @@ def _wrap(text, first, rest=None):
 
 def _mutation_message(case, arrays, i, res):
     if res.get("inputs_broken"):
-        return "your function damaged its input arrays"
+        return t("damaged_input")
     for name, original in case.arrays.items():
         after = arrays.get(f"{i}/in/{name}")
         if after is None or after.shape != original.shape or not np.array_equal(
                 after.astype(F64), original.astype(F64), equal_nan=True):
-            return (f"your function modified its input `{name}` in place; "
-                    "it must leave its inputs untouched and return new arrays")
+            return t("modified_input", name=name)
     return None
 
 
@@ -365,27 +385,26 @@ class ConvOutputSize(Check):
         if isinstance(g, str):
             return g
         if g.shape != ():
-            return f"expected a single int, got an array of shape {tuple(g.shape)}"
+            return t("single_int", shape=tuple(g.shape))
         if dt is not None and np.dtype(dt).kind not in "iu":
-            return f"expected the int {exp}, got {float(g):g} (a {dt}); return an int"
+            return t("float_not_int", expected=exp, got=float(g), dtype=dt)
         if int(g) == exp:
             return None
         size, k = case.args[0][1], case.args[1][1]
         s, p = case.extra["stride"], case.extra["padding"]
-        msg = f"expected {exp}, got {int(g)}"
+        msg = t("expected_got", expected=exp, got=int(g))
         if p == "valid" and int(g) == (size - k) // s:
-            msg += (" -- one too few: VALID fits the kernel at positions 0 .. size - kernel_size, "
-                    "that is size - kernel_size + 1 positions (with stride 1)")
+            msg += " -- " + t("valid_one_too_few")
         elif p == "valid" and int(g) == (size - k) // s + 2:
-            msg += " -- one too many"
+            msg += " -- " + t("valid_one_too_many")
         elif p == "same" and int(g) == size // s and s > 1:
-            msg += " -- SAME gives ceil(size / stride), not floor"
+            msg += " -- " + t("same_floor")
         elif p == "same" and int(g) == size:
-            msg += " -- with SAME padding the stride still divides the size: ceil(size / stride)"
+            msg += " -- " + t("same_ignores_stride")
         elif p == "valid" and int(g) == -(-size // s):
-            msg += " -- that is the SAME size; VALID only counts positions where the whole kernel fits"
+            msg += " -- " + t("valid_is_same")
         elif p == "same" and int(g) == (size - k) // s + 1:
-            msg += " -- that is the VALID size; SAME pads so that the output is ceil(size / stride)"
+            msg += " -- " + t("same_is_valid")
         return msg
 
 
@@ -465,45 +484,41 @@ class Conv2dForward(Check):
                 except ValueError:
                     alt = None
                 if alt is not None and alt.shape == got.shape:
-                    return ("the row and column strides are swapped: your output has the shape of "
-                            "stride (cols, rows), and stride is (rows, cols)")
+                    return t("strides_swapped_shape")
             if KH != KW:
                 try:
                     alt = self._ref(c, kernel=k.transpose(1, 0, 2, 3))
                 except ValueError:
                     alt = None
                 if alt is not None and alt.shape == got.shape:
-                    return (f"that is the shape for a {KW}x{KH} kernel: the kernel is (KH, KW, C_in, C_out), "
-                            "rows first")
+                    return t("kernel_transposed_shape", kw=KW, kh=KH)
             if padding == "same" and H >= KH and W >= KW:
                 alt = self._ref(c, padding="valid")
                 if alt.shape == got.shape:
-                    return "that is the VALID shape: padding='same' was ignored"
+                    return t("same_ignored")
             if padding == "same" and got.shape[1:3] == (H, W) and (sh, sw) != (1, 1):
-                return "with SAME padding the stride still applies: the output is ceil(size / stride)"
+                return t("same_stride_ignored")
             if padding == "valid" and got.ndim == 4 and (got.shape[1] == expected.shape[1] - 1
                                                          or got.shape[2] == expected.shape[2] - 1):
-                return "one row or column short: VALID has floor((size - k) / stride) + 1 positions"
+                return t("valid_row_short")
             return None
         if close(self._ref(c, kernel=k[::-1, ::-1]), got, c.dtype) and (KH > 1 or KW > 1):
-            return ("your output equals the true convolution: the kernel is flipped. CNN 'convolution' "
-                    "is cross-correlation: y[i, j] = sum x[i*sh + m, j*sw + n] * K[m, n]")
+            return t("flipped_kernel")
         if KH == KW and KH > 1 and close(self._ref(c, kernel=k.transpose(1, 0, 2, 3)), got, c.dtype):
-            return "the kernel's rows and columns are swapped: kernel[m, n] multiplies x[i*sh + m, j*sw + n]"
+            return t("kernel_transposed")
         if sh != sw:
             try:
                 alt = self._ref(c, stride=(sw, sh))
             except Exception:
                 alt = None
             if alt is not None and close(alt, got, c.dtype):
-                return "the row and column strides are swapped (stride is (rows, cols))"
+                return t("strides_swapped")
         if padding == "same":
-            (t, b), (l, r) = _same_pads(H, KH, sh), _same_pads(W, KW, sw)
-            if (t, l) != (b, r):
-                alt = self._ref(c, padding=((b, t), (r, l)))
+            (top, bottom), (left, right) = _same_pads(H, KH, sh), _same_pads(W, KW, sw)
+            if (top, left) != (bottom, right):
+                alt = self._ref(c, padding=((bottom, top), (right, left)))
                 if close(alt, got, c.dtype):
-                    return ("SAME padding is on the wrong side: when the total padding is odd, "
-                            "the extra row/column goes at the bottom/right (as TensorFlow does)")
+                    return t("same_wrong_side")
         return None
 
 
@@ -530,21 +545,20 @@ class Conv2dBackward(Check):
         N = x.shape[0]
         if name == "dkernel" and got.shape == expected.shape:
             if N > 1 and close(expected / N, got, c.dtype):
-                return "dkernel is divided by the batch size: the gradient is the sum over the batch, not the mean"
+                return t("dkernel_mean")
             for b in range(N):
                 if N > 1 and close(self._ref(c, dy=dy[b:b + 1], x=x[b:b + 1])[1], got, c.dtype):
-                    return (f"dkernel is the gradient of example {b} only: add up the "
-                            "contributions of every example in the batch")
+                    return t("dkernel_one_example", b=b)
             if close(self._ref(c, kernel=k[::-1, ::-1])[1][::-1, ::-1], got, c.dtype):
-                return "dkernel is flipped: the forward pass is a cross-correlation"
+                return t("dkernel_flipped")
         if name == "dx":
             if got.shape != expected.shape:
                 if got.ndim == 4 and got.shape[0] == x.shape[0] and got.shape[3] == x.shape[3] and \
                         got.shape[1] >= x.shape[1] and got.shape[2] >= x.shape[2]:
-                    return "dx has the shape of the padded input: cut the padding off"
+                    return t("dx_padded")
                 return None
             if close(self._ref(c, kernel=k[::-1, ::-1])[0], got, c.dtype) and k.shape[0] * k.shape[1] > 1:
-                return "dx is the gradient of a convolution with the flipped kernel"
+                return t("dx_flipped")
         return None
 
 
@@ -606,31 +620,28 @@ class BatchNormTrain(Check):
         C = x.shape[-1]
         if name in ("mean", "var") and got.shape != expected.shape:
             if x.ndim == 4 and got.shape == x.shape[1:]:
-                return ("the statistics have one value per position and channel: for convolutional input, "
-                        "normalize each channel over the batch AND all positions (axes 0, 1, 2)")
+                return t("bn_stats_per_position")
             if got.size == C:
-                return f"keep one value per channel, shape ({C},)"
+                return t("bn_one_per_channel", c=C)
             if x.ndim == 2 and got.shape == (x.shape[0],):
-                return "you averaged over the features of each example; average over the batch (axis 0)"
+                return t("bn_over_features")
             return None
         if name == "var" and m > 1 and close(expected * m / (m - 1), got, c.dtype):
-            return ("that is the unbiased variance (divided by m - 1); batch norm uses the biased one, "
-                    "divided by m")
+            return t("bn_unbiased")
         if name == "var" and close(np.sqrt(expected), got, c.dtype):
-            return "that is the standard deviation, not the variance"
+            return t("bn_std")
         if name == "y" and got.shape == expected.shape:
             mean, var = x.mean(axis=axes), x.var(axis=axes)
             if m > 1 and close(g * (x - mean) / np.sqrt(var * m / (m - 1) + eps) + b, got, c.dtype):
-                return "y is normalized with the unbiased variance (m - 1); use the biased one (m)"
+                return t("bn_y_unbiased")
             if close(g * (x - mean) / (np.sqrt(var) + eps) + b, got, c.dtype):
-                return "eps belongs under the square root: (x - mean) / sqrt(var + eps)"
+                return t("bn_eps_outside")
             if x.ndim == 4:
                 pm, pv = x.mean(axis=0), x.var(axis=0)
                 if close(g * (x - pm) / np.sqrt(pv + eps) + b, got, c.dtype):
-                    return ("y is normalized per position (over the batch only); for convolutional input "
-                            "normalize each channel over the batch and all positions")
+                    return t("bn_per_position")
             if close((x - mean) / np.sqrt(var + eps), got, c.dtype):
-                return "gamma and beta are missing: y = gamma * x_hat + beta"
+                return t("bn_no_affine")
         return None
 
 
@@ -660,12 +671,11 @@ class BatchNormInfer(Check):
         eps = c.extra["eps"]
         y_batch = cnncore.batch_norm_train(c.arrays["x"], c.arrays["gamma"], c.arrays["beta"], eps=eps)[0]
         if close(y_batch, got, c.dtype):
-            return ("that is normalization with the statistics of this batch; at inference use the "
-                    "moving averages collected during training (moving_mean, moving_var)")
+            return t("bn_batch_stats_at_inference")
         if close(a["gamma"] * (a["x"] - a["moving_mean"]) / (a["moving_var"] + eps) + a["beta"], got, c.dtype):
-            return "divide by the standard deviation sqrt(moving_var + eps), not by the variance"
+            return t("bn_divided_by_var")
         if close(a["gamma"] * (a["x"] - a["moving_mean"]) / np.sqrt(a["moving_var"]) + a["beta"], got, c.dtype):
-            return "eps is missing: sqrt(moving_var + eps)"
+            return t("bn_eps_missing")
         return None
 
 
@@ -697,10 +707,9 @@ class UpdateMovingStats(Check):
         old = c.arrays["moving_mean" if name == "moving_mean" else "moving_var"].astype(F64)
         new = c.arrays["mean" if name == "moving_mean" else "var"].astype(F64)
         if close((1 - mom) * old + mom * new, got, c.dtype):
-            return ("momentum is applied the wrong way round: moving = momentum * moving + "
-                    "(1 - momentum) * batch, so a momentum near 1 changes the averages slowly")
+            return t("momentum_backwards")
         if close(new, got, c.dtype):
-            return "that is the batch statistic itself, not a moving average"
+            return t("moving_is_batch")
         return None
 
 
@@ -732,14 +741,13 @@ class BatchNormBackward(Check):
         x = a["x"]
         inv = 1 / np.sqrt(a["var"] + eps)
         if name == "dx" and close(a["dy"] * a["gamma"] * inv, got, c.dtype):
-            return ("dx treats the mean and the variance as constants; they depend on x too "
-                    "(dx has two more terms)")
+            return t("bn_backward_constants")
         if name in ("dgamma", "dbeta") and x.ndim == 4 and got.shape == x.shape[1:]:
-            return "sum the gradient over the batch and over all positions (axes 0, 1, 2)"
+            return t("bn_backward_sum_axes")
         if name in ("dgamma", "dbeta") and x.ndim == 4 and got.shape == expected.shape:
             N = x.shape[0]
             if close(expected / x[..., 0].size, got, c.dtype) or close(expected / N, got, c.dtype):
-                return "the parameter gradients are sums, not means"
+                return t("bn_backward_means")
         return None
 
 
@@ -812,49 +820,49 @@ class Vgg19Stages(Check):
         if isinstance(table, str):
             return table
         if not isinstance(table, list) or len(table) != len(expected):
-            n = len(table) if isinstance(table, list) else "not a list of"
-            return f"expected a list of {len(expected)} rows (one per stage: {', '.join(VGG_STAGES)}), got {n} rows"
+            n = len(table) if isinstance(table, list) else t("vgg_not_a_list")
+            return t("vgg_rows", n=len(expected), stages=", ".join(VGG_STAGES), got=n)
         problems = []
         for row, (stage, shape, params) in zip(table, expected):
             if not isinstance(row, list) or len(row) != 3:
-                return f"each row should be (stage name, output shape, parameters); got {row!r}"
+                return t("vgg_row_shape", row=repr(row))
             name, got_shape, got_params = row
             if name != stage:
-                problems.append(f"row {stage}: the stage is named {name!r}, expected {stage!r}")
+                problems.append(t("vgg_stage_name", stage=stage, got=repr(name), expected=repr(stage)))
                 continue
             got_shape_t = tuple(got_shape) if isinstance(got_shape, list) else got_shape
             if got_shape_t != tuple(shape):
                 hint = ""
                 if isinstance(got_shape, list) and len(got_shape) == 3 and len(shape) == 3:
                     if got_shape[0] == 2 * shape[0]:
-                        hint = " -- the 2x2 max pooling at the end of the block halves the height and width"
+                        hint = " -- " + t("vgg_pooling")
                     elif got_shape[2] != shape[2]:
-                        hint = " -- the channels of the block's convolutions"
-                problems.append(f"{stage}: expected output shape {tuple(shape)}, got {got_shape_t}{hint}")
+                        hint = " -- " + t("vgg_channels")
+                problems.append(t("vgg_shape", stage=stage, expected=tuple(shape), got=got_shape_t) + hint)
             if got_params != params:
                 hint = self._param_hint(case, stage, got_params, params)
-                problems.append(f"{stage}: expected {params:,} parameters, got {got_params!r}{hint}")
+                problems.append(t("vgg_params", stage=stage, expected=params, got=repr(got_params)) + hint)
         if not problems:
             return None
-        more = [f"and {len(problems) - 3} more stages wrong"] if len(problems) > 3 else []
+        more = [t("vgg_more_wrong", n=len(problems) - 3)] if len(problems) > 3 else []
         return "; ".join(problems[:3] + more)
 
     def _param_hint(self, case, stage, got, params):
         if not isinstance(got, int):
-            return " -- an int, please"
+            return " -- " + t("vgg_int")
         if stage.startswith("block"):
             channels = {"block1": 64, "block2": 128, "block3": 256, "block4": 512, "block5": 512}[stage]
             convs = 2 if stage in ("block1", "block2") else 4
             if case.extra["batch_norm"]:
                 if got == params - 2 * channels * convs:
-                    return " -- batch norm adds gamma and beta per channel"
+                    return " -- " + t("vgg_bn_params")
                 if got == params + channels * convs:
-                    return " -- with batch norm the convolutions have no bias: f(BN(Wx))"
+                    return " -- " + t("vgg_bn_no_bias")
             elif got == params - channels * convs:
-                return " -- each convolution also has one bias per output channel"
-            return " -- a 3x3 convolution from C_in to C_out channels has 3 * 3 * C_in * C_out weights"
+                return " -- " + t("vgg_bias")
+            return " -- " + t("vgg_conv_weights")
         if stage == "fc1":
-            return " -- fc1's input is the flattened output of block5: H/32 * W/32 * 512 values"
+            return " -- " + t("vgg_fc1")
         return ""
 
 
@@ -897,15 +905,15 @@ class ReceptiveField(Check):
         if isinstance(value, str):
             return value
         if isinstance(value, float) and value.is_integer():
-            return f"expected the int {exp}, got the float {value:g}"
+            return t("rf_float", expected=exp, got=value)
         if value == exp:
             return None
         L, k = case.extra["layers"], case.extra["kernel_size"]
-        msg = f"expected {exp}, got {value!r}"
+        msg = t("expected_got", expected=exp, got=repr(value))
         if value == L * k:
-            msg += " -- neighbouring layers' windows overlap: each further layer adds k - 1, not k"
+            msg += " -- " + t("rf_times")
         elif value == k ** L:
-            msg += " -- the receptive field grows additively with depth (stride 1), not multiplicatively"
+            msg += " -- " + t("rf_power")
         return msg
 
 

@@ -29,12 +29,14 @@ import tempfile
 import time
 
 from . import Outcome, grade, sandbox, score_lines, seed_for
+from .messages import LANGUAGES, language_of, t
 from .session import ContextDied, StudentSession
 
 # The verdict of a graded cell as data, beside its score: nbgrader reads the text/plain
 # score; HTML feedback shows no unknown type; the class report reads this.
 RECORD_MIME = "application/vnd.cnncourse.grade+json"
 CHECK_CALL = re.compile(r"""^\s*check\(\s*["'](\w+)["']""", re.MULTILINE)
+CHECK_LANG = re.compile(r"""^\s*check\(.*\blang\s*=\s*["'](\w+)["']""", re.MULTILINE)
 # The grader's settings: SandboxedGrading's traits of the same names, which hold their defaults and help.
 SETTINGS = ("unsafe_no_sandbox", "memory_limit", "cpu_limit", "max_processes", "max_file_size",
             "scratch_size", "case_timeout", "max_timeouts", "check_timeout", "cell_timeout", "notebook_timeout")
@@ -44,6 +46,12 @@ def graded_check(source):
     """The check a graded cell's (trusted) source names, or None."""
     found = CHECK_CALL.findall(source)
     return found[0] if len(found) == 1 else None
+
+
+def graded_language(source):
+    """The language a graded cell's (trusted) source asks for, ``check(..., lang="cs")``, or None."""
+    found = CHECK_LANG.findall(source)
+    return found[0] if len(found) == 1 and found[0] in LANGUAGES else None
 
 
 def _source(cell):
@@ -77,9 +85,14 @@ class NotebookGrader:
         return sandbox.Limits(memory=s["memory_limit"], cpu_seconds=s["cpu_limit"], processes=s["max_processes"],
                               file_size=s["max_file_size"], tmp_size=s["scratch_size"])
 
-    def grade(self, nb, submission=None):
-        """Grade ``nb`` in place; ``submission``: the folder its files are in (read-only in the sandbox)."""
+    def grade(self, nb, submission=None, assignment=None):
+        """Grade ``nb`` in place; ``submission``: the folder its files are in (read-only in the sandbox).
+
+        The diagnostics are in the language of ``assignment`` (``conv2d_cs``: Czech), else in the one
+        its graded cells ask for (``check(..., lang="cs")``), else in English.
+        """
         s = self.settings
+        lang = language_of(assignment) if assignment else None
         graded, to_run = [], []
         for cell in nb["cells"]:
             if cell.get("cell_type") != "code":
@@ -108,12 +121,12 @@ class NotebookGrader:
             except ContextDied as exc:
                 notebook_error = exc.message
             for n, cell in enumerate(graded, start=1):
-                self._grade_cell(cell, session, notebook_error)
+                self._grade_cell(cell, session, notebook_error, lang or graded_language(_source(cell)) or "en")
                 cell["execution_count"] = n
         self.timings.update(session.timings)
         return nb
 
-    def _grade_cell(self, cell, session, notebook_error):
+    def _grade_cell(self, cell, session, notebook_error, lang="en"):
         s = self.settings
         points = float(cell["metadata"]["nbgrader"].get("points", 0))
         name = graded_check(_source(cell))
@@ -121,17 +134,17 @@ class NotebookGrader:
             cell["outputs"] = [_error("GradingError", "this graded cell names no check the grader knows")]
             return
         if notebook_error is not None:
-            outcome = Outcome(0.0, [f"{name}: not graded: {notebook_error}."], [],
+            outcome = Outcome(0.0, [t("not_graded", lang=lang, fn=name, reason=notebook_error)], [],
                               [f"the notebook's own cells: {notebook_error}"])
         else:
             t0 = time.monotonic()
             outcome = grade(name, session.call, seed_for(self.secret, name), case_seconds=s["case_timeout"],
                             check_seconds=s["check_timeout"], cell_errors=session.cell_errors,
                             memory_limit=None if s["unsafe_no_sandbox"] else s["memory_limit"],
-                            max_timeouts=s["max_timeouts"])
+                            max_timeouts=s["max_timeouts"], lang=lang)
             self.timings["reference"] += outcome.reference_seconds
             self.timings["hidden cases"] += time.monotonic() - t0 - outcome.reference_seconds
-        score, lines = score_lines(name, outcome.fraction, outcome.lines, points)
+        score, lines = score_lines(name, outcome.fraction, outcome.lines, points, lang)
         record = {"check": name, "score": score, "points": points, "mistakes": outcome.mistakes,
                   "problems": outcome.problems}
         cell["outputs"] = [
@@ -159,7 +172,8 @@ def grade_job(job):
             with open(path, "wb") as f:
                 f.write(data)
         for name, text in sorted(job["notebooks"].items()):
-            graded[name] = json.dumps(grader.grade(json.loads(text), submission=folder))
+            graded[name] = json.dumps(grader.grade(json.loads(text), submission=folder,
+                                                   assignment=job.get("assignment")))
     return {"notebooks": graded, "seconds": time.monotonic() - start, "timings": dict(grader.timings)}
 
 
