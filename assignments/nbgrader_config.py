@@ -33,6 +33,9 @@ configure(c)
 c.Execute.timeout = 120
 c.ExecutePreprocessor.timeout = 120
 
+# The English edition's placeholders; configure(c) above made generate_assignment use
+# cnncourse.release.EditionClearSolutions, which gives the Czech edition (conv2d_cs, ...) the
+# catalogue's Czech ones ("# SEM NAPIŠTE SVŮJ KÓD", "SEM NAPIŠTE SVOU ODPOVĚĎ").
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 

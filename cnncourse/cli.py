@@ -19,22 +19,46 @@ import os
 import shutil
 import sys
 
-HANDOUT_README = """\
+# The handout's README in each edition's language (conv2d: English, conv2d_cs: Czech); the placeholders
+# it names are the release's own (the catalogue's stub_code and stub_answer, see cnncourse.release).
+HANDOUT_README = {
+    "en": """\
 # {assignment}: how to work on it
 
 1. {install}
 
 2. Open the notebook: `jupyter lab {notebook}`.
-3. Write each function where it says `# YOUR CODE HERE`, with NumPy only,
-   keeping its name and signature. Run the visible tests below each
-   exercise until they print `visible tests passed`.
-4. Answer the written questions in the cells that say `YOUR ANSWER HERE`.
+3. Write each function where it says `{code_stub}` (and delete the
+   `raise NotImplementedError()` below it), with NumPy only, keeping its name
+   and signature. Run the visible tests below each exercise until they print
+   `visible tests passed`.
+4. Answer the written questions in the cells that say `{text_stub}`.
 5. Restart the kernel, run all cells, save, and hand in `{notebook}`.
 
 Your notebook is graded in a sandbox where `cnncore`, `torch` and SciPy are
 not available: the functions you hand in must do their own work. The hidden
 tests call them on many generated cases and tell you which failed and why.
-"""
+""",
+    "cs": """\
+# {assignment}: jak na to
+
+1. {install}
+
+2. Otevřete notebook: `jupyter lab {notebook}`.
+3. Každou funkci napište tam, kde stojí `{code_stub}` (a řádek
+   `raise NotImplementedError()` pod tím smažte), jen s NumPy, a zachovejte
+   její název a signaturu. Viditelné testy pod každým cvičením spouštějte,
+   dokud nevypíšou `viditelné testy prošly`.
+4. Na písemné otázky odpovězte v buňkách, kde stojí `{text_stub}`.
+5. Restartujte jádro, spusťte všechny buňky, notebook uložte a odevzdejte
+   `{notebook}`.
+
+Váš notebook se hodnotí v izolovaném prostředí (sandboxu), kde `cnncore`,
+`torch` ani SciPy nejsou k dispozici: odevzdané funkce musí všechnu práci
+udělat samy. Skryté testy je zavolají na mnoha vygenerovaných případech a
+řeknou vám, které z nich neprošly a proč.
+""",
+}
 
 
 def course_root(path=None):
@@ -47,21 +71,52 @@ def course_root(path=None):
 
 
 # step 1 of the README: the wheels handed out with the notebook, or the ones the instructor gives
-INSTALL_FROM_HANDOUT = """\
+INSTALL_FROM_HANDOUT = {
+    "en": """\
 Install the reference library and Jupyter, in this folder (pip picks the
    wheel for your platform among {wheels}; no compiler needed):
 
        pip install --find-links . cnncore jupyterlab matplotlib
 
-   (or `pip install cnncore jupyterlab matplotlib` once cnncore is on PyPI)."""
-INSTALL_FROM_INSTRUCTOR = """\
+   (or `pip install cnncore jupyterlab matplotlib` once cnncore is on PyPI).""",
+    "cs": """\
+Nainstalujte referenční knihovnu a Jupyter, a to v této složce (pip si
+   mezi soubory {wheels} vybere wheel pro vaši platformu, překladač není
+   potřeba):
+
+       pip install --find-links . cnncore jupyterlab matplotlib
+
+   (nebo `pip install cnncore jupyterlab matplotlib`, až bude cnncore na PyPI).""",
+}
+INSTALL_FROM_INSTRUCTOR = {
+    "en": """\
 Install the reference library from the wheel your instructor hands out for
    your platform (no compiler needed), never from a clone of the course
    repository, and Jupyter:
 
        pip install cnncore-<version>-<platform>.whl jupyterlab matplotlib
 
-   (or `pip install cnncore jupyterlab matplotlib` once cnncore is on PyPI)."""
+   (or `pip install cnncore jupyterlab matplotlib` once cnncore is on PyPI).""",
+    "cs": """\
+Nainstalujte referenční knihovnu ze souboru wheel, který vyučující rozdá pro
+   vaši platformu (překladač není potřeba), nikdy ne z klonu repozitáře
+   kurzu, a k ní Jupyter:
+
+       pip install cnncore-<verze>-<platforma>.whl jupyterlab matplotlib
+
+   (nebo `pip install cnncore jupyterlab matplotlib`, až bude cnncore na PyPI).""",
+}
+
+
+def handout_readme(assignment, notebook, wheels=()):
+    """The handout's README.md for ``assignment``, in its edition's language."""
+    from .grading.messages import language_of, t
+    lang = language_of(assignment)
+    names = ", ".join(f"`{os.path.basename(w)}`" for w in wheels)
+    install = INSTALL_FROM_HANDOUT[lang].format(wheels=names) if wheels else INSTALL_FROM_INSTRUCTOR[lang]
+    code_stub = t("stub_code", lang).splitlines()[0]
+    return HANDOUT_README[lang].format(assignment=assignment, install=install, notebook=notebook,
+                                       code_stub=code_stub, text_stub=t("stub_answer", lang))
 
 
 def handout(course, assignment, out=None, wheels=()):
@@ -84,11 +139,8 @@ def handout(course, assignment, out=None, wheels=()):
     notebooks = sorted(n for n in os.listdir(dest) if n.endswith(".ipynb"))
     for wheel in wheels:
         shutil.copy(wheel, dest)
-    names = ", ".join(f"`{os.path.basename(w)}`" for w in wheels)
-    install = INSTALL_FROM_HANDOUT.format(wheels=names) if wheels else INSTALL_FROM_INSTRUCTOR
     with open(os.path.join(dest, "README.md"), "w", encoding="utf-8") as f:
-        f.write(HANDOUT_README.format(assignment=assignment, install=install,
-                                      notebook=notebooks[0] if notebooks else "the notebook"))
+        f.write(handout_readme(assignment, notebooks[0] if notebooks else f"{assignment}.ipynb", wheels))
     return dest
 
 

@@ -49,3 +49,26 @@ def test_handout_has_no_answers(tmp_path, assignment, monkeypatch):
     leaked = [line for line in solution_lines(assignment) if line in text]
     assert not leaked, leaked[:5]
     assert "raise NotImplementedError()" in text
+
+
+def test_czech_handout_speaks_czech(tmp_path, monkeypatch):
+    """The Czech edition's handout: a Czech README (the same steps) and Czech placeholders in the notebook."""
+    monkeypatch.setenv("CNNCOURSE_SECRET", "handout-test-secret")
+    course = demo.copy_course(str(tmp_path / "course"))
+    wheel = tmp_path / "cnncore-0.1.0-cp311-cp311-manylinux_2_34_x86_64.whl"
+    wheel.write_bytes(b"not really a wheel")
+    out = tmp_path / "handout"
+    proc = subprocess.run([sys.executable, "-m", "cnncourse", "--course", course, "handout", "conv2d_cs",
+                           "--out", str(out), "--wheel", str(wheel)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    readme = open(out / "README.md", encoding="utf-8").read()
+    for phrase in ("# conv2d_cs: jak na to", "Nainstalujte referenční knihovnu",
+                   "pip install --find-links . cnncore jupyterlab matplotlib", f"`{wheel.name}`",
+                   "jupyter lab conv2d_cs.ipynb", "`# SEM NAPIŠTE SVŮJ KÓD`", "`SEM NAPIŠTE SVOU ODPOVĚĎ`",
+                   "`viditelné testy prošly`", "odevzdejte", "k dispozici"):
+        assert phrase in readme, phrase
+    for english in ("how to work on it", "Install", "YOUR", "visible tests", "hand in", "git clone"):
+        assert english not in readme, english
+    text = open(out / "conv2d_cs.ipynb", encoding="utf-8").read()
+    assert "# SEM NAPIŠTE SVŮJ KÓD" in text and "SEM NAPIŠTE SVOU ODPOVĚĎ" in text
+    assert "raise NotImplementedError()" in text and "YOUR CODE HERE" not in text and "YOUR ANSWER HERE" not in text

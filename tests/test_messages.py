@@ -44,3 +44,30 @@ def test_language_follows_the_assignment_and_is_scoped():
     with pytest.raises(ValueError):
         with language("de"):
             pass
+
+
+def test_the_release_placeholders_are_in_the_editions_language():
+    """nbgrader's ClearSolutions, as cnncourse configures it, writes the Czech edition's stubs in Czech."""
+    pytest.importorskip("nbgrader")
+    import nbformat
+    from traitlets.config import Config
+    from cnncourse.grading.autograde import configure
+    from cnncourse.release import EditionClearSolutions
+
+    c = configure(Config())
+    assert EditionClearSolutions in c.GenerateAssignment.preprocessors
+    assert not any(p.__name__ == "ClearSolutions" for p in c.GenerateAssignment.preprocessors)
+    for assignment in ("conv2d", "conv2d_cs"):
+        nb = nbformat.read(build.notebook_path(assignment), as_version=4)
+        nb, _ = EditionClearSolutions().preprocess(nb, {"nbgrader": {"assignment": assignment}})
+        solutions = [cell for cell in nb.cells if cell.metadata.get("nbgrader", {}).get("solution")]
+        code = [cell.source for cell in solutions if cell.cell_type == "code"]
+        text = [cell.source for cell in solutions if cell.cell_type == "markdown"]
+        assert code and text
+        if assignment.endswith("_cs"):
+            assert all("# SEM NAPIŠTE SVŮJ KÓD\n    raise NotImplementedError()" in s for s in code), code
+            assert text == ["SEM NAPIŠTE SVOU ODPOVĚĎ"] * len(text)
+            assert not any("YOUR" in s for s in code + text)
+        else:
+            assert all("# YOUR CODE HERE\n    raise NotImplementedError()" in s for s in code), code
+            assert text == ["YOUR ANSWER HERE"] * len(text)

@@ -58,7 +58,11 @@ class SandboxedGrading(NbGraderPreprocessor):
 
 
 def configure(c):
-    """Put :class:`SandboxedGrading` in place of nbgrader's Execute in a course's config ``c``."""
+    """Put :class:`SandboxedGrading` in place of nbgrader's Execute in a course's config ``c``, and
+    :class:`cnncourse.release.EditionClearSolutions` in place of ClearSolutions (the release's
+    placeholders in the edition's language: ``# SEM NAPIŠTE SVŮJ KÓD`` in conv2d_cs)."""
+    from .. import release
+    release.configure(c)
     from nbconvert.preprocessors import ClearMetadataPreprocessor
     from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, IgnorePattern, LimitOutput,
                                         SaveAutoGrades)

@@ -252,6 +252,55 @@ MESSAGES = {
     "label_raises_kind": {"en": "raises {kind}", "cs": "vyvolává {kind}"},
     "label_returns": {"en": "returns the wrong kind of result", "cs": "vrací špatný druh výsledku"},
     "label_wrong_result": {"en": "wrong result", "cs": "špatný výsledek"},
+    "label_bad_reply": {"en": "broke the grader's channel", "cs": "narušila kanál hodnoticího programu"},
+    "label_forbidden": {"en": "uses a library that does the work (cnncore, torch, SciPy, ...)",
+                        "cs": "používá knihovnu, která práci udělá za ni (cnncore, torch, SciPy, ...)"},
+    "label_not_defined": {"en": "not defined", "cs": "není definovaná"},
+    # ------------------------------------------------------------ what the sandbox reports, by code
+    # The student context (student.py, untrusted) sends only a code and plain fields; the words are here.
+    "ret_none": {"en": "returned None (forgot a `return`?)", "cs": "vrátila None (chybí `return`?)"},
+    "ret_not_array": {"en": "returned a {type} that NumPy cannot turn into an array ({error})",
+                      "cs": "vrátila objekt typu {type}, který NumPy neumí převést na pole ({error})"},
+    "ret_not_numeric": {"en": "returned a {type} of dtype {dtype}, not a numeric array",
+                        "cs": "vrátila objekt typu {type} s dtype {dtype}, ne číselné pole"},
+    "ret_not_tuple": {"en": "returned a {type}; expected a tuple of {n} arrays",
+                      "cs": "vrátila objekt typu {type}, očekává se n-tice (tuple) s {n} poli"},
+    "ret_too_few": {"en": "returned {got} values; expected {n}",
+                    "cs": "vrátila málo hodnot ({got}), očekává se {n}"},
+    "ret_data_type": {"en": "returned a {type}, which is not made of ints, floats, strings, tuples and lists",
+                      "cs": "vrátila objekt typu {type}, který se neskládá z celých a desetinných čísel, "
+                            "řetězců, n-tic a seznamů"},
+    "ret_data_nested": {"en": "returned data nested too deeply (more than {depth} levels of lists)",
+                        "cs": "vrátila data zanořená příliš hluboko (víc než {depth} úrovní seznamů)"},
+    "ret_data_long": {"en": "returned a list that is too long (more than {items} items)",
+                      "cs": "vrátila příliš dlouhý seznam (víc než {items} položek)"},
+    "cell_timeout": {"en": "TimeoutError: the cell ran longer than {seconds:g} s",
+                     "cs": "TimeoutError: buňka běžela déle než {seconds:g} s"},
+    # ------------------------------------------------------------ the trusted end of the channel (session.py)
+    "cells_too_slow": {"en": "the notebook's cells did not finish running within {seconds:g} s",
+                       "cs": "buňky notebooku nedoběhly do {seconds:g} s"},
+    "cells_broke_channel": {"en": "the notebook broke the grader's channel while its cells ran",
+                            "cs": "notebook při běhu svých buněk narušil kanál hodnoticího programu"},
+    "reply_too_big": {"en": "sent a reply of {n} bytes", "cs": "poslala odpověď o velikosti {n} bajtů"},
+    "reply_malformed": {"en": "the reply was not a well-formed result",
+                        "cs": "odpověď nebyla platným výsledkem"},
+    "exit_unknown": {"en": "the process running your code stopped answering",
+                     "cs": "proces, ve kterém běžel váš kód, přestal odpovídat"},
+    "exit_cpu": {"en": "the process running your code used more than {seconds} s of CPU time",
+                 "cs": "proces, ve kterém běžel váš kód, spotřeboval víc než {seconds} s procesorového času"},
+    "exit_file": {"en": "your notebook wrote a file larger than {mib} MiB",
+                  "cs": "váš notebook zapsal soubor větší než {mib} MiB"},
+    "exit_segv": {"en": "the process running your code crashed (segmentation fault)",
+                  "cs": "proces, ve kterém běžel váš kód, spadl (segmentation fault)"},
+    "exit_signal": {"en": "the process running your code was killed (signal {sig})",
+                    "cs": "proces, ve kterém běžel váš kód, byl ukončen (signál {sig})"},
+    "exit_code": {"en": "the process running your code exited (exit code {code}): sys.exit, os._exit or a crash",
+                  "cs": "proces, ve kterém běžel váš kód, skončil (návratový kód {code}): sys.exit, os._exit "
+                        "nebo pád"},
+    # ------------------------------------------------------------ the released notebook (ClearSolutions)
+    "stub_code": {"en": "# YOUR CODE HERE\nraise NotImplementedError()",
+                  "cs": "# SEM NAPIŠTE SVŮJ KÓD\nraise NotImplementedError()"},
+    "stub_answer": {"en": "YOUR ANSWER HERE", "cs": "SEM NAPIŠTE SVOU ODPOVĚĎ"},
 }
 
 
@@ -277,6 +326,24 @@ def t(key, lang=None, **fields):
     return MESSAGES[key][lang or _current.get()].format(**fields)
 
 
+class Text(str):
+    """A catalogue message kept by its key: it reads as its English text (for logs and the
+    instructor) and :meth:`say` gives it in any language (for the student)."""
+
+    def __new__(cls, key, **fields):
+        self = super().__new__(cls, MESSAGES[key]["en"].format(**fields))
+        self.key, self.fields = key, fields
+        return self
+
+    def say(self, lang=None):
+        return t(self.key, lang, **self.fields)
+
+
+def say(text, lang=None):
+    """``text`` in the current language (or ``lang``) when it is a :class:`Text`, else as it is."""
+    return text.say(lang) if isinstance(text, Text) else text
+
+
 def fields(text):
     """The names of the ``{fields}`` of a message."""
     return {name for _, name, _, _ in string.Formatter().parse(text) if name}
@@ -292,4 +359,4 @@ def language_of(name):
     return "cs" if base.endswith("_cs") else "en"
 
 
-__all__ = ["MESSAGES", "LANGUAGES", "t", "language", "current", "fields", "language_of"]
+__all__ = ["MESSAGES", "LANGUAGES", "t", "language", "current", "fields", "language_of", "Text", "say"]
