@@ -371,3 +371,34 @@ def test_czech_generic_failures_and_missing_functions():
             raise ValueError("nope")
     """, 6, lang="cs")
     assert score == 0 and "vyvolala ValueError" in out and found.mistakes == ["vyvolává ValueError"]
+
+
+def test_what_the_sandbox_reports_is_told_in_czech():
+    """A function that returns None, exits or crashes, and a cell that runs out of time: in the words of the
+    Czech edition, with the score and the class report's problems (English, for the instructor) unchanged."""
+    source = """
+        import os
+        def conv_output_size(size, kernel_size, stride=1, padding="valid"):
+            if padding == "same":
+                return None
+            if size % 2:
+                os._exit(3)
+            return (size - kernel_size) // stride + 1
+    """
+    en_score, en_out, en_found = graded("conv_output_size", source, 3)
+    score, out, found = graded("conv_output_size", source, 3, lang="cs")
+    assert score == en_score and 0 < score < 3 and found.problems == en_found.problems
+    assert "returned None (forgot a `return`?)" in en_out and "the process running your code exited" in en_out
+    assert "vrátila None (chybí `return`?)" in out and "proces, ve kterém běžel váš kód, skončil (návratový kód 3)" \
+        in " ".join(out.split())
+    assert "returned" not in out and "process running" not in out and "forgot" not in out
+    assert {"vrací špatný druh výsledku", "spadla"} <= set(found.mistakes)
+    assert en_found.problems[0].startswith(tuple(f"{n} cases crashed: the process running your code exited"
+                                                 for n in range(1, 100)))
+    cells = [("setup", "import numpy as np"), ("conv_output_size", "while True:\n    pass")]
+    with StudentSession(cells, cell_seconds=0.5) as session:
+        session.start()
+        found = grade("conv_output_size", session.call, SEED, cell_errors=session.cell_errors, lang="cs")
+    text = "\n".join(found.lines)
+    assert "conv_output_size není definovaná" in text and "TimeoutError: buňka běžela déle než 0.5 s" in text
+    assert found.mistakes == ["není definovaná"]

@@ -23,7 +23,7 @@ import os
 import time
 from dataclasses import dataclass, field
 
-from .messages import MESSAGES, language, t
+from .messages import MESSAGES, language, say, t
 from .sandbox import BLOCKED
 
 __all__ = ["check", "grade", "Outcome", "seed_for", "course_secret", "FORBIDDEN_HINT"]
@@ -110,7 +110,7 @@ def grade(check_name, call, seed, case_seconds=CASE_SECONDS, check_seconds=CHECK
 
 
 def _grade(check_name, call, seed, case_seconds, check_seconds, cell_errors, memory_limit, max_timeouts):
-    from .checks import CHECKS, FORBIDDEN_MISTAKE, MISSING_MISTAKE, judge_all
+    from .checks import CHECKS, FORBIDDEN_LABEL, MISSING_LABEL, judge_all
     from .session import ContextDied
 
     chk = CHECKS[check_name]
@@ -123,20 +123,24 @@ def _grade(check_name, call, seed, case_seconds, check_seconds, cell_errors, mem
     timeouts = 0
     for i, case in enumerate(cases):
         if stop is None and timeouts >= max_timeouts:
-            stop = t("not_run_timeouts", n=timeouts)
+            stop = ("not_run_timeouts", {"n": timeouts})
         if stop is None and time.monotonic() - start > check_seconds:
-            stop = t("not_run_total", seconds=check_seconds)
-        if stop is not None:
-            results.append({"status": "skipped", "message": stop})
+            stop = ("not_run_total", {"seconds": check_seconds})
+        if stop is not None:      # "log": the English words, for the instructor's class report
+            results.append({"status": "skipped", "message": t(stop[0], **stop[1]),
+                            "log": t(stop[0], "en", **stop[1])})
             continue
         wire = case.wire()
         meta = {"function": fn, "args": wire["args"], "kwargs": wire["kwargs"],
                 "output": chk.output, "n_outputs": chk.n_outputs, "seconds": case_seconds}
         try:
             res, out = call(meta, dict(case.arrays))
+            for key in ("died", "log", "worded"):     # only this side says so (a reply is the student's data)
+                res.pop(key, None)
         except ContextDied as exc:
-            res = {"status": "error" if exc.status != "timeout" else "timeout", "message": exc.message,
-                   "died": exc.status}
+            # "worded": the message says it all (no "raised ..." in front); "log": in English, for the report
+            res = {"status": "error" if exc.status != "timeout" else "timeout", "message": say(exc.message),
+                   "died": exc.status, "log": str(exc.message), "worded": True}
             out = {}
         status = res.get("status")
         if status == "missing":
@@ -145,8 +149,8 @@ def _grade(check_name, call, seed, case_seconds, check_seconds, cell_errors, mem
             bad = _forbidden_module(err) if err else None
             if bad:
                 return Outcome(0.0, [t("cell_imports", fn=fn, module=bad), t("forbidden_hint", fn=fn)],
-                               [FORBIDDEN_MISTAKE])
-            return Outcome(0.0, [why, t("cell_raised", error=err)] if err else [why], [MISSING_MISTAKE])
+                               [t(FORBIDDEN_LABEL)])
+            return Outcome(0.0, [why, t("cell_raised", error=say(err))] if err else [why], [t(MISSING_LABEL)])
         if status == "timeout":
             res["message"] = t("stopped_after", seconds=case_seconds)
             timeouts += 1
@@ -155,9 +159,12 @@ def _grade(check_name, call, seed, case_seconds, check_seconds, cell_errors, mem
             bad = _forbidden_module(message)
             if bad:
                 res = {"status": "forbidden", "message": bad}
-            elif message.startswith("MemoryError"):
-                bound = t("memory_bound", gib=memory_limit / (1 << 30)) if memory_limit else t("memory_allowed")
-                res["message"] = t("used_too_much_memory", bound=bound, error=message)
+            elif message.startswith("MemoryError") and not res.get("died"):
+                def used_too_much(lang=None):
+                    bound = (t("memory_bound", lang, gib=memory_limit / (1 << 30)) if memory_limit
+                             else t("memory_allowed", lang))
+                    return t("used_too_much_memory", lang, bound=bound, error=message)
+                res.update(message=used_too_much(), log=used_too_much("en"), worded=True)
         results.append(res)
         for k, a in out.items():
             arrays[f"{i}/{k}"] = a

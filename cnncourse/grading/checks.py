@@ -21,6 +21,7 @@ import cnncore
 
 from .messages import current as current_language
 from .messages import t
+from .student import MAX_DEPTH, MAX_ITEMS
 
 # Output names that are words (the others, y, dx, mean, ..., are the code's own names).
 _OUTPUT_WORDS = {"output size": "out_output_size", "table": "out_table", "receptive field": "out_receptive_field"}
@@ -179,7 +180,7 @@ def judge_all(chk, cases, results, arrays):
         return {
             "fraction": 0.0,
             "lines": [t("function_imports", fn=fn, module=forbidden[0]), t("forbidden_hint", fn=fn)],
-            "mistakes": [FORBIDDEN_MISTAKE], "problems": [],
+            "mistakes": [t(FORBIDDEN_LABEL)], "problems": [],
         }
     if len(results) != len(cases):
         return {"fraction": 0.0, "lines": [t("incomplete", fn=fn)],
@@ -195,10 +196,12 @@ def judge_all(chk, cases, results, arrays):
             msg = res.get("message", t("not_run"))
         elif status == "timeout":
             msg = res.get("message", t("ran_out_of_time"))
+        elif status == "error" and res.get("worded"):      # the grader's own words: a crash, a memory limit
+            msg = res.get("message")
         elif status == "error":
             msg = t("raised", error=res.get("message", t("an_error")))
         elif status == "bad_return":
-            msg = res.get("message", t("returned_unexpected"))
+            msg = returned_problem(res.get("code"), res.get("fields"))
         elif status == "ok":
             outs = res.get("outputs", [])
             got = []
@@ -206,7 +209,7 @@ def judge_all(chk, cases, results, arrays):
                 if "data" in o:
                     got.append((o["data"], "data"))
                 elif "problem" in o:
-                    got.append((o["problem"], None))
+                    got.append((returned_problem(o["problem"], o), None))
                 else:
                     a = arrays.get(f"{i}/out{j}")
                     got.append((a if a is not None else t("missing_output"), o.get("dtype")))
@@ -254,8 +257,24 @@ def judge_all(chk, cases, results, arrays):
             "problems": _problems(results)}
 
 
-FORBIDDEN_MISTAKE = "uses a library that does the work (cnncore, torch, SciPy, ...)"
-MISSING_MISTAKE = "not defined"
+# The short names of two verdicts, for the class report: t(FORBIDDEN_LABEL) in the grader's language.
+FORBIDDEN_LABEL, MISSING_LABEL = "label_forbidden", "label_not_defined"
+FORBIDDEN_MISTAKE, MISSING_MISTAKE = t(FORBIDDEN_LABEL, "en"), t(MISSING_LABEL, "en")
+
+# What the student context reports about a return value, by code, and the fields each message takes.
+_RETURNED = {"none": (), "not_array": ("type", "error"), "not_numeric": ("type", "dtype"),
+             "not_tuple": ("type", "n"), "too_few": ("got", "n"), "data_type": ("type",),
+             "data_nested": (), "data_long": ()}
+
+
+def returned_problem(code, fields):
+    """The words for what the student context says is wrong with a return value (code and plain
+    fields: untrusted data, each shown as at most 80 characters), in the grader's language."""
+    if not isinstance(code, str) or code not in _RETURNED:
+        return t("returned_unexpected")
+    fields = fields if isinstance(fields, dict) else {}
+    values = {name: str(fields.get(name, "?"))[:80] for name in _RETURNED[code]}
+    return t(f"ret_{code}", depth=MAX_DEPTH, items=MAX_ITEMS, **values)      # a text takes the fields it names
 
 
 def mistake_label(hint):
@@ -274,13 +293,16 @@ _GENERIC = {
            ("NaN or inf", "label_not_finite"), ("values differ", "label_wrong_values"),
            ("modified its input", "label_modifies_input"), ("damaged its input", "label_modifies_input"),
            ("stopped after", "label_timeout"), ("process running your code", "label_crashed"),
-           ("used more than", "label_memory"), ("raised ", "label_raises"),
-           ("returned", "label_returns")],
+           ("used more than", "label_memory"), ("wrote a file larger", "label_crashed"),
+           ("raised ", "label_raises"), ("returned", "label_returns"),
+           ("well-formed result", "label_bad_reply"), ("sent a reply of", "label_bad_reply")],
     "cs": [("očekávaný tvar", "label_wrong_shape"), ("očekávaný dtype", "label_wrong_dtype"),
            ("NaN nebo inf", "label_not_finite"), ("hodnoty se liší", "label_wrong_values"),
            ("změnila svůj vstup", "label_modifies_input"), ("poškodila svá vstupní", "label_modifies_input"),
-           ("zastaveno po", "label_timeout"), ("použila víc než", "label_memory"),
-           ("vyvolala ", "label_raises"), ("vrátila", "label_returns")],
+           ("zastaveno po", "label_timeout"), ("proces, ve kterém běžel váš kód", "label_crashed"),
+           ("zapsal soubor větší", "label_crashed"), ("použila víc než", "label_memory"),
+           ("vyvolala ", "label_raises"), ("vrátila", "label_returns"),
+           ("nebyla platným výsledkem", "label_bad_reply"), ("poslala odpověď o velikosti", "label_bad_reply")],
 }
 _RAISED = {"en": "raised ", "cs": "vyvolala "}
 
@@ -311,14 +333,14 @@ def _problems(results):
     timeouts = sum(r.get("status") == "timeout" for r in results)
     if timeouts:
         problems.append(f"{timeouts} case{'s' if timeouts > 1 else ''} ran out of time")
-    crashes = [r.get("message", "") for r in results if r.get("died") and r.get("status") == "error"]
+    crashes = [r.get("log") or r.get("message", "") for r in results if r.get("died") and r.get("status") == "error"]
     if crashes:
         problems.append(f"{len(crashes)} case{'s' if len(crashes) > 1 else ''} crashed: {crashes[0]}")
-    memory = [r.get("message", "") for r in results if "memory" in str(r.get("message", ""))
+    memory = [r.get("log") or r.get("message", "") for r in results if "memory" in str(r.get("log", ""))
               and r.get("status") == "error" and not r.get("died")]
     if memory:
         problems.append(memory[0].split(" (", 1)[0])
-    skipped = [r.get("message", "") for r in results if r.get("status") == "skipped"]
+    skipped = [r.get("log") or r.get("message", "") for r in results if r.get("status") == "skipped"]
     if skipped:
         problems.append(f"{len(skipped)} cases {skipped[0]}")
     return problems

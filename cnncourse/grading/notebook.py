@@ -29,7 +29,7 @@ import tempfile
 import time
 
 from . import Outcome, grade, sandbox, score_lines, seed_for
-from .messages import LANGUAGES, language_of, t
+from .messages import LANGUAGES, language_of, say, t
 from .session import ContextDied, StudentSession
 
 # The verdict of a graded cell as data, beside its score: nbgrader reads the text/plain
@@ -134,7 +134,7 @@ class NotebookGrader:
             cell["outputs"] = [_error("GradingError", "this graded cell names no check the grader knows")]
             return
         if notebook_error is not None:
-            outcome = Outcome(0.0, [t("not_graded", lang=lang, fn=name, reason=notebook_error)], [],
+            outcome = Outcome(0.0, [t("not_graded", lang=lang, fn=name, reason=say(notebook_error, lang))], [],
                               [f"the notebook's own cells: {notebook_error}"])
         else:
             t0 = time.monotonic()

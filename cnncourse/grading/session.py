@@ -22,13 +22,18 @@ import threading
 import time
 
 from . import sandbox
+from .messages import Text
 from .student import pack, send_frame, unpack
 
 MAX_REPLY = 64 << 20       # bytes in one reply: far above any honest output
 
 
 class ContextDied(Exception):
-    """The student context ended, hung or broke the protocol; ``status`` says which."""
+    """The student context ended, hung or broke the protocol; ``status`` says which.
+
+    ``message`` is a :class:`.messages.Text`: English where it is read as a string (logs, the
+    class report), and ``message.say(lang)`` for the student, in the assignment's language.
+    """
 
     def __init__(self, status, message):
         super().__init__(message)
@@ -137,7 +142,7 @@ class StudentSession:
         while len(self._buf) < n:
             left = deadline - time.monotonic()
             if left <= 0:
-                raise ContextDied("timeout", "ran out of time")
+                raise ContextDied("timeout", Text("ran_out_of_time"))
             ready, _, _ = select.select([fd], [], [], left)
             if not ready:
                 continue
@@ -152,7 +157,7 @@ class StudentSession:
     def _read(self, deadline):
         (n,) = struct.unpack("<Q", self._read_exact(8, deadline))
         if n > MAX_REPLY:
-            raise ContextDied("bad_reply", f"sent a reply of {n} bytes")
+            raise ContextDied("bad_reply", Text("reply_too_big", n=n))
         return self._read_exact(n, deadline)
 
     def _died(self):
@@ -189,15 +194,16 @@ class StudentSession:
             errors = reply["errors"]
             if not isinstance(errors, dict):
                 raise ValueError
-            self.cell_errors = {str(k): str(v)[:500] for k, v in errors.items()}
+            self.cell_errors = {str(k): Text("cell_timeout", seconds=self.cell_seconds)
+                                if v == {"code": "cell_timeout"} else str(v)[:500] for k, v in errors.items()}
         except ContextDied as exc:
             self.kill()
             if exc.status == "timeout":
-                exc.message = f"the notebook's cells did not finish running within {self.start_seconds:g} s"
+                exc.message = Text("cells_too_slow", seconds=self.start_seconds)
             raise
         except (ValueError, KeyError, TypeError, UnicodeDecodeError):
             self.kill()
-            raise ContextDied("bad_reply", "the notebook broke the grader's channel while its cells ran")
+            raise ContextDied("bad_reply", Text("cells_broke_channel"))
         return self.cell_errors
 
     def call(self, meta, arrays):
@@ -217,7 +223,7 @@ class StudentSession:
         except ContextDied as exc:
             self.kill()
             if exc.status == "timeout":
-                exc.message = f"stopped after {seconds:g} s (an endless loop?)"
+                exc.message = Text("stopped_after", seconds=seconds)
             raise
         try:
             res, out = unpack(reply)
@@ -226,19 +232,20 @@ class StudentSession:
             return res, out
         except Exception:
             self.kill()
-            raise ContextDied("bad_reply", "the reply was not a well-formed result")
+            raise ContextDied("bad_reply", Text("reply_malformed"))
 
 
 def describe_exit(code, limits):
+    """Why the student context ended, as a :class:`.messages.Text`."""
     if code is None:
-        return "the process running your code stopped answering"
+        return Text("exit_unknown")
     if code < 0 or code > 128:      # killed by a signal (bwrap reports it as 128 + signal)
         sig = -code if code < 0 else code - 128
         if sig == signal.SIGXCPU:
-            return f"the process running your code used more than {limits.cpu_seconds} s of CPU time"
+            return Text("exit_cpu", seconds=limits.cpu_seconds)
         if sig == signal.SIGXFSZ:
-            return f"your notebook wrote a file larger than {limits.file_size >> 20} MiB"
+            return Text("exit_file", mib=limits.file_size >> 20)
         if sig == signal.SIGSEGV:
-            return "the process running your code crashed (segmentation fault)"
-        return f"the process running your code was killed (signal {sig})"
-    return f"the process running your code exited (exit code {code}): sys.exit, os._exit or a crash"
+            return Text("exit_segv")
+        return Text("exit_signal", sig=sig)
+    return Text("exit_code", code=code)

@@ -12,7 +12,10 @@ gradebook, cnncore, cnncourse, torch and SciPy are out of reach.  It
 3. answers calls: the function's name, its arguments (arrays as ``.npz``
    bytes, plain values as JSON), and sends back what the function returned,
    converted to plain float64 arrays or plain JSON data, and the inputs as
-   they are after the call.
+   they are after the call.  What it finds wrong with a return value (None,
+   not an array, too few outputs, ...) or a cell (out of time) it sends as a
+   code with plain fields; the trusted side words it in the assignment's
+   language (:mod:`.messages`), so nothing here holds text for the student.
 
 Nothing here is trusted.  Student code runs in this process and can rewrite
 any of it, forge replies or close the channel; the trusted side reads only
@@ -86,24 +89,30 @@ def decode_value(v):
 # what the student's function returned, as plain data
 # --------------------------------------------------------------------------
 
+MAX_DEPTH = 6          # levels of lists in a plain-data result
+MAX_ITEMS = 10000      # items in one list of a plain-data result
+
+
 def to_plain_array(value):
-    """(float64 array, dtype name, type name, problem): problem is None when it converts."""
+    """(float64 array, dtype name, type name, problem): problem is None when it converts, else
+    ``{"problem": code, ...}`` with code ``none``, ``not_array`` (and ``error``: the exception's
+    type) or ``not_numeric`` (and ``dtype``): ``ret_<code>`` in :mod:`.messages`."""
     tname = type(value).__name__
     if value is None:
-        return None, None, "NoneType", "returned None (forgot a `return`?)"
+        return None, None, "NoneType", {"problem": "none"}
     try:
         arr = np.asarray(value)
     except Exception as exc:
-        return None, None, tname, f"returned a {tname} that NumPy cannot turn into an array ({type(exc).__name__})"
+        return None, None, tname, {"problem": "not_array", "error": type(exc).__name__}
     if arr.dtype == object or arr.dtype.kind not in "biuf":
-        return None, None, tname, f"returned a {tname} of dtype {arr.dtype}, not a numeric array"
+        return None, None, tname, {"problem": "not_numeric", "dtype": str(arr.dtype)}
     return np.array(arr, dtype=np.float64, copy=True, subok=False), str(arr.dtype), tname, None
 
 
 def to_plain_data(value, depth=0):
-    """int, float, str and lists of them; raise TypeError for anything else."""
-    if depth > 6:
-        raise TypeError("nested too deeply")
+    """int, float, str and lists of them; raise :class:`BadReturn` for anything else."""
+    if depth > MAX_DEPTH:
+        raise BadReturn("data_nested")
     if isinstance(value, (bool, np.bool_)):
         return bool(value)
     if isinstance(value, (int, np.integer)):
@@ -114,32 +123,29 @@ def to_plain_data(value, depth=0):
         return str(value)[:200]
     if isinstance(value, (tuple, list, np.ndarray)):
         items = list(value.tolist() if isinstance(value, np.ndarray) else value)
-        if len(items) > 10000:
-            raise TypeError("too long")
+        if len(items) > MAX_ITEMS:
+            raise BadReturn("data_long")
         return [to_plain_data(v, depth + 1) for v in items]
-    raise TypeError(f"a {type(value).__name__}")
+    raise BadReturn("data_type", type=type(value).__name__)
 
 
 def convert_result(value, mode, n_outputs):
     """(outputs, arrays, extra): one entry per output, arrays keyed ``out<j>``."""
     if mode == "data":
-        try:
-            return [{"data": to_plain_data(value)}], {}, None
-        except TypeError as exc:
-            raise BadReturn(f"returned {exc}, which is not made of ints, floats, strings, tuples and lists")
+        return [{"data": to_plain_data(value)}], {}, None
     if n_outputs is None:
         values, extra = [value], None
     else:
         if not isinstance(value, (tuple, list)):
-            raise BadReturn(f"returned a {type(value).__name__}; expected a tuple of {n_outputs} arrays")
+            raise BadReturn("not_tuple", type=type(value).__name__, n=n_outputs)
         if len(value) < n_outputs:
-            raise BadReturn(f"returned {len(value)} values; expected {n_outputs}")
+            raise BadReturn("too_few", got=len(value), n=n_outputs)
         values, extra = list(value[:n_outputs]), len(value)
     outputs, arrays = [], {}
     for j, v in enumerate(values):
         plain, dtype, tname, problem = to_plain_array(v)
         if problem is not None:
-            outputs.append({"problem": problem, "type": tname})
+            outputs.append(dict(problem, type=tname))
         else:
             arrays[f"out{j}"] = plain
             outputs.append({"dtype": dtype, "type": tname})
@@ -147,7 +153,12 @@ def convert_result(value, mode, n_outputs):
 
 
 class BadReturn(Exception):
-    pass
+    """What the function returned cannot be sent back: ``code`` (``ret_<code>`` in :mod:`.messages`)
+    and plain ``fields``, which the trusted side words."""
+
+    def __init__(self, code, **fields):
+        super().__init__(code)
+        self.code, self.fields = code, fields
 
 
 # --------------------------------------------------------------------------
@@ -232,8 +243,10 @@ class StudentContext:
                 result = self._limited(seconds, shell.run_cell, source, store_history=False, silent=True)
                 exc = result.error_before_exec or result.error_in_exec
             except TimeLimitExceeded:
-                exc = TimeoutError(f"the cell ran longer than {seconds:g} s")
-            if exc is not None:
+                exc = TimeLimitExceeded()
+            if isinstance(exc, TimeLimitExceeded):      # raised in the cell's code or around it
+                errors[cell_id] = {"code": "cell_timeout"}     # worded by the trusted side
+            elif exc is not None:
                 errors[cell_id] = describe_exception(exc)
         return errors
 
@@ -258,7 +271,7 @@ class StudentContext:
             except TimeLimitExceeded:
                 res = {"status": "timeout"}
             except BadReturn as exc:
-                res = {"status": "bad_return", "message": str(exc)}
+                res = {"status": "bad_return", "code": exc.code, "fields": exc.fields}
             except RecursionError:
                 res = {"status": "error", "message": "RecursionError: maximum recursion depth exceeded"}
             except Exception as exc:
