@@ -136,6 +136,9 @@ def test_czech_release_has_czech_text_and_neither_solutions_nor_hidden_tests(gra
                        "Vzorová odpověď", "Model answer", "### END"):
             assert secret not in text, (edition, secret)
         assert "Hodnoceno automaticky" in text and "viditelné testy prošly" in text
+        assert "# SEM NAPIŠTE SVŮJ KÓD" in text and "raise NotImplementedError()" in text
+        assert "YOUR CODE HERE" not in text and "YOUR ANSWER HERE" not in text
+        assert "SEM NAPIŠTE SVOU ODPOVĚĎ" in text, edition
 
 
 @pytest.mark.parametrize("edition", EDITIONS)
