@@ -5,7 +5,10 @@ released notebooks (the worked solution, the untouched release, the sample
 class's typical mistakes, misbehaving students); one nbgrader autograde per
 assignment over all of them; the SQLite gradebook read back with
 nbgrader.api.Gradebook; nbgrader generate_feedback; nbgrader validate on the
-source notebooks.  About 5 minutes on 2 cores.
+source notebooks.  The Czech edition (conv2d_cs, ...) goes the same way in the
+same course root and gradebook, with the sample class (the same solution code
+as in English): the same scores, Czech diagnoses and feedback.  About 7
+minutes on 2 cores.
 """
 import os
 import time
@@ -22,17 +25,23 @@ from cnncourse import demo as sample_class  # noqa: E402
 
 MISTAKES = sample_class.load_mistakes()
 ASSIGNMENTS = [a for a in builder.available_assignments()]
+CZECH = [builder.edition(a, "cs") for a in ASSIGNMENTS]
+EDITIONS = ASSIGNMENTS + CZECH
 # The grader's time limits, lowered for the test so that the endless-loop
 # student costs less time (the sample class's honest cases take milliseconds).
 LIMITS = ["--SandboxedGrading.case_timeout=2", "--SandboxedGrading.max_timeouts=3"]
 
 
 def classes():
+    """{edition: {student: mistakes}}: in English the sample class and the misbehaving
+    students, in Czech the sample class; everywhere the worked solution and the release."""
     out = {}
     for table in (MISTAKES.SAMPLE_CLASS, MISTAKES.MISBEHAVING):
         for a, students in table.items():
             out.setdefault(a, {}).update(students)
-    for a in ASSIGNMENTS:
+    for a, students in MISTAKES.SAMPLE_CLASS.items():
+        out[builder.edition(a, "cs")] = dict(students)
+    for a in EDITIONS:
         out.setdefault(a, {}).setdefault("ada", [])
         out[a].setdefault("ben", "release")
     return out
@@ -45,7 +54,7 @@ def graded(tmp_path_factory):
     timings = {}
     rows = {}
     for a, students in classes().items():
-        if a not in ASSIGNMENTS:
+        if a not in EDITIONS:
             continue
         sample_class.generate(course, a)
         for student, mistakes in students.items():
@@ -80,14 +89,14 @@ def output_text(course, assignment, student, grade_id):
     raise KeyError(grade_id)
 
 
-@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+@pytest.mark.parametrize("assignment", EDITIONS)
 def test_worked_solution_gets_every_autograded_point(graded, assignment):
     course, rows = graded
     scores = code_scores(rows, assignment, "ada")
     assert scores and all(s == m for s, m in scores.values()), scores
 
 
-@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+@pytest.mark.parametrize("assignment", EDITIONS)
 def test_untouched_release_gets_zero(graded, assignment):
     course, rows = graded
     scores = code_scores(rows, assignment, "ben")
@@ -99,6 +108,7 @@ def _sample_students():
         for student, mistakes in students.items():
             if mistakes and mistakes != "release":
                 yield a, student, mistakes
+                yield builder.edition(a, "cs"), student, mistakes
 
 
 @pytest.mark.parametrize("assignment,student,mistakes", list(_sample_students()))
@@ -201,8 +211,60 @@ def test_feedback_shows_diagnostics_not_hidden_tests(graded):
     assert "HIDDEN TESTS" not in html and "grading import check" not in html
 
 
-@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+@pytest.mark.parametrize("assignment", EDITIONS)
 def test_nbgrader_validate_passes_on_the_source_notebooks(tmp_path, assignment):
     course = sample_class.copy_course(str(tmp_path / "c"))
     proc = sample_class.nbgrader(course, "validate", os.path.join("source", assignment, f"{assignment}.ipynb"))
     assert "Success! Your notebook passes all the tests." in proc.stdout + proc.stderr, proc.stdout[-3000:]
+
+
+CZECH_DIAGNOSES = {
+    ("conv2d_cs", "cara", "test_conv2d_forward"): "výstup se rovná skutečné konvoluci: jádro je převrácené",
+    ("conv2d_cs", "cara", "test_conv_output_size"): "o jednu méně",
+    ("conv2d_cs", "cara", "test_conv2d_backward"): "sečtěte příspěvky všech příkladů v dávce",
+    ("conv2d_cs", "dan", "test_conv2d_forward"): "doplnění SAME je na špatné straně",
+    ("conv2d_cs", "dan", "test_conv2d_backward"): "očekávaný tvar",
+    ("conv2d_cs", "eve", "test_conv2d_forward"): "kroky po řádcích a po sloupcích jsou prohozené",
+    ("conv2d_cs", "finn", "test_conv2d_forward"): "očekávaný dtype float32",
+    ("batchnorm_cs", "cara", "test_batch_norm_train"): "nestranný rozptyl",
+    ("batchnorm_cs", "cara", "test_batch_norm_infer"): "statistikami této dávky",
+    ("batchnorm_cs", "cara", "test_update_moving_stats"): "moment je použitý obráceně",
+    ("batchnorm_cs", "cara", "test_batch_norm_backward"): "jako konstanty",
+    ("batchnorm_cs", "dan", "test_batch_norm_train"): "po pozicích",
+    ("batchnorm_cs", "dan", "test_update_moving_stats"): "na místě",
+    ("batchnorm_cs", "eve", "test_batch_norm_train"): "eps patří pod odmocninu",
+    ("vgg19_cs", "cara", "test_vgg19_stages"): "jeden bias na výstupní kanál",
+    ("vgg19_cs", "cara", "test_receptive_field"): "přidá k - 1, ne k",
+    ("vgg19_cs", "dan", "test_vgg19_stages"): "půlí výšku a šířku",
+}
+
+
+def test_typical_mistakes_explained_in_czech(graded):
+    course, rows = graded
+    for (edition, student, cell), phrase in CZECH_DIAGNOSES.items():
+        text = output_text(course, edition, student, cell)
+        assert phrase in text and "Body za" in text, (edition, student, cell, text[:500])
+        assert "cases passed" not in text and "Score for" not in text
+
+
+def test_czech_feedback_shows_czech_diagnoses_not_hidden_tests(graded):
+    course, _ = graded
+    with open(os.path.join(course, "feedback", "cara", "conv2d_cs", "conv2d_cs.html"), encoding="utf-8") as f:
+        html = " ".join(f.read().split())
+    assert "jádro je převrácené" in html and "vygenerovaných případů" in html
+    assert "Konvoluce" in html or "konvoluce" in html
+    assert "HIDDEN TESTS" not in html and "grading import check" not in html
+
+
+def test_czech_release_has_czech_text_and_neither_solutions_nor_hidden_tests(graded):
+    course, _ = graded
+    for edition in CZECH:
+        with open(os.path.join(course, "release", edition, f"{edition}.ipynb"), encoding="utf-8") as f:
+            text = f.read()
+        for secret in ("BEGIN SOLUTION", "HIDDEN TESTS", "grading import check", "np.einsum",
+                       "Vzorová odpověď", "Model answer", "### END"):
+            assert secret not in text, (edition, secret)
+        assert "Hodnoceno automaticky" in text and "viditelné testy prošly" in text
+        assert "# SEM NAPIŠTE SVŮJ KÓD" in text and "raise NotImplementedError()" in text
+        assert "YOUR CODE HERE" not in text and "YOUR ANSWER HERE" not in text
+        assert "SEM NAPIŠTE SVOU ODPOVĚĎ" in text, edition
