@@ -358,54 +358,49 @@ def _microkernel(dtype, channels, pt, pl):
     return MICROKERNEL
 
 
-def _direct_source(x, KH, KW, OH, OW, stride, dilation, pt, pl, nthreads):
-    """What the micro-kernels read: ``(src, off, run, sh, sw)``.
+def _direct_sources(x, KH, KW, OH, OW, stride, dilation, pt, pl, nthreads):
+    """What the micro-kernels read, a few images at a time: ``(images, src, off, run, sh, sw)``.
 
     Receptive fields are read straight from the zero-padded input ``src``:
     each output pixel's corner plus ``off[t]`` starts a run of ``run``
     contiguous values, one run of KW*C values per kernel row (column
     dilation 1) or of C values per kernel tap.  With few channels and a
     column dilation, ``src`` is an im2col matrix instead, one run per pixel.
+    The copy holds SOURCE_BYTES' worth of images (at least one), the
+    ``images`` slice of ``x``, so a big layer's batch is never copied whole;
+    with no padding ``src`` is ``x`` itself, all of it at once.
     """
     N, H, W, C = x.shape
     (sh, sw), (dh, dw) = stride, dilation
     if dw > 1 and C < DIRECT_MIN_CHANNELS:
-        src = _scratch((N, OH, OW, KH * KW * C), x.dtype, "padded")
-        _conv.im2col(x, src.reshape(-1, KH * KW * C), OH, OW, KH, KW, sh, sw, dh, dw,
-                     pt, pl, nthreads)
-        return src, np.zeros(1, dtype=np.intp), KH * KW * C, 1, 1
-    pb, pr = _far_padding(x.shape, KH, KW, OH, OW, stride, dilation, pt, pl)
-    src = x
-    if pt or pb or pl or pr:
-        src = _scratch((N, pt + H + pb, pl + W + pr, C), x.dtype, "padded")
-        _conv.pad_into(x, src, pt, pl, nthreads)
-    Wp = src.shape[2]
-    if dw == 1:
-        off, run = [m * dh * Wp * C for m in range(KH)], KW * C
+        image = (OH, OW, KH * KW * C)
+        off, run, sh, sw = [0], KH * KW * C, 1, 1
+
+        def fill(xs, src):
+            _conv.im2col(xs, src.reshape(-1, KH * KW * C), OH, OW, KH, KW, stride[0], stride[1],
+                         dh, dw, pt, pl, nthreads)
     else:
-        off, run = [(m * dh * Wp + n * dw) * C for m in range(KH) for n in range(KW)], C
-    return src, np.array(off, dtype=np.intp), run, sh, sw
+        pb = max((OH - 1) * sh + (KH - 1) * dh + 1 - pt - H, 0)
+        pr = max((OW - 1) * sw + (KW - 1) * dw + 1 - pl - W, 0)
+        image = (pt + H + pb, pl + W + pr, C) if pt or pb or pl or pr else None
+        Wp = pl + W + pr
+        if dw == 1:
+            off, run = [m * dh * Wp * C for m in range(KH)], KW * C
+        else:
+            off, run = [(m * dh * Wp + n * dw) * C for m in range(KH) for n in range(KW)], C
 
-
-def _far_padding(x_shape, KH, KW, OH, OW, stride, dilation, pt, pl):
-    """(bottom, right): the padding the last output row and column reach past the input."""
-    _, H, W, _ = x_shape
-    return (max((OH - 1) * stride[0] + (KH - 1) * dilation[0] + 1 - pt - H, 0),
-            max((OW - 1) * stride[1] + (KW - 1) * dilation[1] + 1 - pl - W, 0))
-
-
-def _source_images(x_shape, itemsize, KH, KW, OH, OW, stride, dilation, pt, pl):
-    """Images per call of a micro-kernel: as many as SOURCE_BYTES of _direct_source's copy
-    of x hold (at least one), or the whole batch when it reads x itself."""
-    N, H, W, C = x_shape
-    if dilation[1] > 1 and C < DIRECT_MIN_CHANNELS:
-        image = OH * OW * KH * KW * C
-    else:
-        pb, pr = _far_padding(x_shape, KH, KW, OH, OW, stride, dilation, pt, pl)
-        if not (pt or pb or pl or pr):
-            return max(N, 1)
-        image = (pt + H + pb) * (pl + W + pr) * C
-    return max(1, SOURCE_BYTES // (image * itemsize))
+        def fill(xs, src):
+            _conv.pad_into(xs, src, pt, pl, nthreads)
+    off = np.array(off, dtype=np.intp)
+    if image is None:
+        yield slice(None), x, off, run, sh, sw
+        return
+    step = max(1, SOURCE_BYTES // (int(np.prod(image)) * x.itemsize))
+    for b in range(0, N, step):
+        xs = x[b:b + step]
+        src = _scratch((xs.shape[0],) + image, x.dtype, "padded")
+        fill(xs, src)
+        yield slice(b, b + step), src, off, run, sh, sw
 
 
 def _conv_direct(x, kernel, bias, y, stride, dilation, pt, pl, nthreads, flip, isa, relu):
@@ -416,12 +411,9 @@ def _conv_direct(x, kernel, bias, y, stride, dilation, pt, pl, nthreads, flip, i
     cols = _conv.isa_block(isa)[1]
     wpack = _scratch((-(-O // cols), KH * KW * C, cols), x.dtype, "packed")
     _conv.pack_weights(kernel, wpack, flip, nthreads)
-    step = _source_images(x.shape, x.itemsize, KH, KW, OH, OW, stride, dilation, pt, pl)
-    for b in range(0, x.shape[0], step):
-        src, off, run, sh, sw = _direct_source(x[b:b + step], KH, KW, OH, OW, stride,
-                                               dilation, pt, pl, nthreads)
-        _conv.direct_forward(src, wpack, bias, off, y[b:b + step], run, sh, sw, relu, isa,
-                             nthreads)
+    for images, src, off, run, sh, sw in _direct_sources(x, KH, KW, OH, OW, stride, dilation,
+                                                         pt, pl, nthreads):
+        _conv.direct_forward(src, wpack, bias, off, y[images], run, sh, sw, relu, isa, nthreads)
 
 
 def _conv_dkernel(x, dy, KH, KW, stride, dilation, pt, pl):
@@ -438,11 +430,9 @@ def _conv_dkernel(x, dy, KH, KW, stride, dilation, pt, pl):
     if isa:
         cols = _conv.isa_block(isa)[1]
         dk = _fresh((K, O), dtype, zero=True)    # each call adds its images' share
-        step = _source_images(x.shape, x.itemsize, KH, KW, OH, OW, stride, dilation, pt, pl)
-        for b in range(0, N, step):
-            src, off, run, sh, sw = _direct_source(x[b:b + step], KH, KW, OH, OW, stride,
-                                                   dilation, pt, pl, nt)
-            dy2d = dy[b:b + step].reshape(-1, O)
+        for images, src, off, run, sh, sw in _direct_sources(x, KH, KW, OH, OW, stride,
+                                                             dilation, pt, pl, nt):
+            dy2d = dy[images].reshape(-1, O)
             if O % cols:    # the kernel loads whole blocks of dy's channels
                 padded = _scratch((dy2d.shape[0], -(-O // cols) * cols), dtype, "dy")
                 padded[:, O:] = 0
