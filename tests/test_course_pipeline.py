@@ -103,6 +103,16 @@ def test_untouched_release_gets_zero(graded, assignment):
     assert scores and all(s == 0 for s, m in scores.values()), scores
 
 
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_both_editions_give_each_student_the_same_scores(graded, assignment):
+    # one course secret, the same hidden cases: the language changes the words only
+    _, rows = graded
+    czech = builder.edition(assignment, "cs")
+    assert rows[czech]
+    for student in rows[czech]:
+        assert code_scores(rows, czech, student) == code_scores(rows, assignment, student), student
+
+
 def _sample_students():
     for a, students in MISTAKES.SAMPLE_CLASS.items():
         for student, mistakes in students.items():
