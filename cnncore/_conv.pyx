@@ -268,25 +268,29 @@ def direct_forward(const float[:, :, :, ::1] xp,     # IN  padded input (N, Hp, 
                    const float[::1] bias,            # IN  (O,) or empty: no bias
                    const Py_ssize_t[::1] off,        # IN  (ntaps,) offsets of runs into xp
                    float[:, :, :, ::1] y,            # OUT (N, OH, OW, O)
-                   Py_ssize_t run, int sh, int sw, bint relu, str isa, int nthreads):
-    """y = conv(xp, w) + bias (then max(y, 0) with relu); tasks are (channel block,
-    pixel chunk) pairs.
+                   Py_ssize_t run, int sh, int sw, bint relu, str isa, int group,
+                   int nthreads):
+    """y = conv(xp, w) + bias (then max(y, 0) with relu); tasks are (``group``
+    channel blocks, pixel chunk) pairs.
 
     Each output pixel reads ntaps runs of ``run`` contiguous values starting
     at its receptive field's corner plus ``off[t]``.  Tasks are handed out
-    dynamically, channel block after channel block (the threads share one
-    block's weights in cache), so a thread the OS holds back does not hold
-    up the others.
+    dynamically, channel blocks after channel blocks (the threads share their
+    weights in cache), so a thread the OS holds back does not hold up the
+    others.  A task of several blocks computes each pixel tile's output
+    channels together: right when the weights are small, whose reuse the
+    block-after-block order would buy.
     """
     cdef int code = ISA_CODES[isa]
     cdef Py_ssize_t Hp = xp.shape[1], Wp = xp.shape[2], C = xp.shape[3]
     cdef Py_ssize_t OH = y.shape[1], OW = y.shape[2], O = y.shape[3]
     cdef Py_ssize_t P = y.shape[0] * OH * OW
     cdef Py_ssize_t nblocks = wpack.shape[0], cols = wpack.shape[2]
+    cdef Py_ssize_t ngroups = (nblocks + group - 1) // group
     cdef Py_ssize_t rows = cnncore_isa_rows(code)
     cdef Py_ssize_t nchunks = min(4 * nthreads, (P + 16 * rows - 1) // (16 * rows)) if nthreads > 1 else 1
     cdef Py_ssize_t chunk = ((P + rows - 1) // rows + nchunks - 1) // nchunks * rows
-    cdef Py_ssize_t task, ob, p0, p1
+    cdef Py_ssize_t task, o0, p0, p1
     cdef int ntaps = <int> off.shape[0]
     cdef bint has_bias = bias.shape[0] > 0
     cdef const float* xptr = &xp[0, 0, 0, 0]
@@ -294,17 +298,17 @@ def direct_forward(const float[:, :, :, ::1] xp,     # IN  padded input (N, Hp, 
     cdef const float* bptr = &bias[0] if has_bias else NULL
     cdef float* yptr = &y[0, 0, 0, 0]
     cdef Py_ssize_t wstride = wpack.shape[1] * cols
-    assert cnncore_isa_cols(code) == cols and nblocks * cols >= O
+    assert cnncore_isa_cols(code) == cols and nblocks * cols >= O and group >= 1
     with nogil:
-        for task in prange(nblocks * nchunks, num_threads=nthreads, schedule="dynamic"):
-            ob = task // nchunks
-            p0 = (task - ob * nchunks) * chunk
+        for task in prange(ngroups * nchunks, num_threads=nthreads, schedule="dynamic"):
+            o0 = task // nchunks * group * cols
+            p0 = task % nchunks * chunk
             p1 = min(p0 + chunk, P)
             if p0 < p1:
                 cnncore_direct_block(code, xptr, Hp, Wp, C, OH, OW, sh, sw, &off[0], ntaps, run,
-                                     wptr + ob * wstride,
-                                     bptr + ob * cols if has_bias else NULL, relu,
-                                     yptr + ob * cols, O, <int> min(cols, O - ob * cols), p0, p1)
+                                     wptr + o0 // cols * wstride,
+                                     bptr + o0 if has_bias else NULL, relu,
+                                     yptr + o0, O, <int> min(group * cols, O - o0), p0, p1)
 
 
 def direct_dkernel(const float[:, :, :, ::1] xp,     # IN  padded input (N, Hp, Wp, C)

@@ -94,7 +94,7 @@ static int cnncore_isa_rows(int isa)
     return isa == CNNCORE_PORTABLE ? CNNCORE_PORTABLE_ROWS : 6;
 }
 
-/* Output pixels p0..p1-1 of one block of channels (see _ukernel.h) */
+/* Output pixels p0..p1-1 of channels 0..ncols-1, block after block (see _ukernel.h) */
 static void cnncore_direct_block(int isa, CNNCORE_DIRECT_ARGS)
 {
     (void)isa;

@@ -99,7 +99,9 @@ KT_TARGET static void KT(cnncore_ukernel)(
     VEC acc[KT_ROWS][KT_NV], wv[KT_NV];
     if (k0 == 0) {
         VEC b0[KT_NV];
-        if (bias) {
+        if (bias && ncols == KT_COLS) {
+            KT_UNROLL for (int v = 0; v < KT_NV; v++) b0[v] = KT(vload)(bias + v * KT_VW);
+        } else if (bias) {
             float tmp[KT_COLS] = {0};
             memcpy(tmp, bias, (size_t)ncols * sizeof(float));
             KT_UNROLL for (int v = 0; v < KT_NV; v++) b0[v] = KT(vload)(tmp + v * KT_VW);
@@ -111,7 +113,7 @@ KT_TARGET static void KT(cnncore_ukernel)(
     } else {
         KT(load_block)(acc, y, ldy, nrows, ncols);
     }
-    for (ptrdiff_t t = k0 / run; t * run < k1; t++) {
+    for (ptrdiff_t t = k0 ? k0 / run : 0; t * run < k1; t++) {
         ptrdiff_t c0 = k0 > t * run ? k0 - t * run : 0;
         ptrdiff_t c1 = k1 < (t + 1) * run ? k1 - t * run : run;
         const float *s[KT_ROWS];
@@ -133,13 +135,15 @@ KT_TARGET static void KT(cnncore_ukernel)(
     KT(store_block)(acc, y, ldy, nrows, ncols, 0);
 }
 
-/* Output pixels p0..p1-1 (flat over N, OH, OW) of one block of `ncols` channels.
+/* Output pixels p0..p1-1 (flat over N, OH, OW) of channels 0..ncols-1, one block
+ * of KT_COLS channels after another.
  * x: padded input (N, Hp, Wp, C); off: ntaps offsets into it, each the start
  * of a run of `run` contiguous values (one kernel tap: run = C; one kernel
- * row when the column dilation is 1: run = KW*C); w: this block's packed
- * weights (ntaps*run, COLS); y: points at y[0, 0, 0, o0], rows of ldy floats.
- * Pixels go tile by tile (a tile's receptive fields stay in L2), and within
- * a tile the reduction chunk by chunk (a chunk's weights stay in L1). */
+ * row when the column dilation is 1: run = KW*C); w: the packed weights of
+ * these blocks, (blocks, ntaps*run, COLS); y: points at y[0, 0, 0, o0], rows of
+ * ldy floats.  Pixels go tile by tile (a tile's receptive fields stay in L2),
+ * within a tile block by block, and within a block the reduction chunk by
+ * chunk (a chunk's weights stay in L1). */
 KT_TARGET static void KT(cnncore_direct_block)(
     const float *x, ptrdiff_t Hp, ptrdiff_t Wp, ptrdiff_t C,
     ptrdiff_t OH, ptrdiff_t OW, ptrdiff_t sh, ptrdiff_t sw,
@@ -160,20 +164,29 @@ KT_TARGET static void KT(cnncore_direct_block)(
     for (ptrdiff_t tp0 = p0; tp0 < p1; tp0 += tile) {
         ptrdiff_t tp1 = tp0 + tile < p1 ? tp0 + tile : p1;
         ptrdiff_t n = tp1 - tp0;
+        /* the tile's pixels in order, stepping (image, row, column) along: a division
+         * per pixel would cost more than a small layer's arithmetic on it */
+        ptrdiff_t bimg = tp0 / (OH * OW), i = tp0 % (OH * OW) / OW, j = tp0 % OW;
         for (ptrdiff_t q = 0; q < n; q++) {
-            ptrdiff_t p = tp0 + q;
-            ptrdiff_t bimg = p / (OH * OW), rem = p - bimg * OH * OW;
-            ptrdiff_t i = rem / OW, j = rem - i * OW;
             src[q] = x + ((bimg * Hp + i * sh) * Wp + j * sw) * C;
+            if (++j == OW) {
+                j = 0;
+                if (++i == OH) i = 0, bimg++;
+            }
         }
         for (ptrdiff_t q = n; q < n + KT_ROWS; q++)  /* spare rows re-read pixel tp0 */
             src[q] = src[0];
-        for (ptrdiff_t k0 = 0; k0 < K; k0 += kc) {
-            ptrdiff_t k1 = k0 + kc < K ? k0 + kc : K;
-            for (ptrdiff_t q = 0; q < n; q += KT_ROWS) {
-                int nrows = n - q < KT_ROWS ? (int)(n - q) : KT_ROWS;
-                KT(cnncore_ukernel)(src + q, off, run, k0, k1, K, w + k0 * KT_COLS, bias, relu,
-                                    y + (tp0 + q) * ldy, ldy, nrows, ncols);
+        for (int o0 = 0; o0 < ncols; o0 += KT_COLS) {
+            int nc = ncols - o0 < KT_COLS ? ncols - o0 : KT_COLS;
+            const float *wb = w + o0 * K;        /* block o0 / COLS, K * COLS floats each */
+            for (ptrdiff_t k0 = 0; k0 < K; k0 += kc) {
+                ptrdiff_t k1 = k0 + kc < K ? k0 + kc : K;
+                for (ptrdiff_t q = 0; q < n; q += KT_ROWS) {
+                    int nrows = n - q < KT_ROWS ? (int)(n - q) : KT_ROWS;
+                    KT(cnncore_ukernel)(src + q, off, run, k0, k1, K, wb + k0 * KT_COLS,
+                                        bias ? bias + o0 : NULL, relu,
+                                        y + (tp0 + q) * ldy + o0, ldy, nrows, nc);
+                }
             }
         }
     }

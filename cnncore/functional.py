@@ -271,7 +271,8 @@ DIRECT_MIN_CHANNELS = 16    # below, with a column dilation: it reads im2col row
 DK_CHUNK = 128              # pixels per step of its kernel gradient
 SOURCE_BYTES = 16 << 20     # its zero-padded (or im2col) copy of x: this much at a time,
                             # a few images of a big layer, not the whole batch
-# - otherwise im2col + BLAS: up to BIG_GEMM_BYTES of column matrix, one im2col
+SMALL_WEIGHTS_BYTES = 1 << 20   # packed weights up to this size (half an L2): each task
+                            # makes all the output channels of its pixels; else one block# - otherwise im2col + BLAS: up to BIG_GEMM_BYTES of column matrix, one im2col
 #   and one multi-threaded GEMM; above, tiles of about TILE_BYTES of column
 #   matrix, each thread running im2col + a single-threaded GEMM on its tiles.
 BIG_GEMM_BYTES = 32 << 20
@@ -411,9 +412,11 @@ def _conv_direct(x, kernel, bias, y, stride, dilation, pt, pl, nthreads, flip, i
     cols = _conv.isa_block(isa)[1]
     wpack = _scratch((-(-O // cols), KH * KW * C, cols), x.dtype, "packed")
     _conv.pack_weights(kernel, wpack, flip, nthreads)
+    group = wpack.shape[0] if wpack.nbytes <= SMALL_WEIGHTS_BYTES else 1
     for images, src, off, run, sh, sw in _direct_sources(x, KH, KW, OH, OW, stride, dilation,
                                                          pt, pl, nthreads):
-        _conv.direct_forward(src, wpack, bias, off, y[images], run, sh, sw, relu, isa, nthreads)
+        _conv.direct_forward(src, wpack, bias, off, y[images], run, sh, sw, relu, isa, group,
+                             nthreads)
 
 
 def _conv_dkernel(x, dy, KH, KW, stride, dilation, pt, pl):

@@ -30,6 +30,9 @@ PATHS = {
     "tiles": dict(MICROKERNEL=None, BIG_GEMM_BYTES=0, TILE_BYTES=2048),
     # the CPU's own micro-kernel, its padded or im2col copy of x made one image at a time
     "per_image": dict(MICROKERNEL=cnncore._isa.microkernel({}), SOURCE_BYTES=1),
+    # the CPU's own micro-kernel, a task per block of output channels (as for big weights;
+    # small ones, as all of these, make every block of a task's pixels together)
+    "block_per_task": dict(MICROKERNEL=cnncore._isa.microkernel({}), SMALL_WEIGHTS_BYTES=0),
 }
 
 CASES = [
@@ -55,7 +58,7 @@ CASES = [
 def path(request, monkeypatch):
     if request.param in MICROKERNELS and not cnncore._conv.isa_supported(request.param):
         pytest.skip(f"this CPU cannot run the {request.param} micro-kernel")
-    if request.param == "per_image" and PATHS["per_image"]["MICROKERNEL"] is None:
+    if PATHS[request.param]["MICROKERNEL"] is None and request.param not in ("one_gemm", "tiles"):
         pytest.skip("no micro-kernel on this CPU")
     for name, value in PATHS[request.param].items():
         monkeypatch.setattr(F, name, value)
@@ -106,7 +109,8 @@ def test_float32_takes_the_best_micro_kernel_and_float64_blas(monkeypatch):
     calls = []
     real = cnncore._conv.direct_forward
     monkeypatch.setattr(cnncore._conv, "direct_forward",
-                        lambda *a: calls.append(a[-2]) or real(*a))
+                        lambda *a: calls.append(next(v for v in a if isinstance(v, str)))
+                        or real(*a))
     monkeypatch.setattr(F, "MICROKERNEL", best)
     x = np.ones((1, 6, 6, 8), np.float32)
     cnncore.conv2d(x, np.ones((3, 3, 8, 64), np.float32), padding="same")

@@ -172,7 +172,7 @@ static void run_case(const Case *c, const int *isas, int nisas)
         int isa = isas[ii], cols = cnncore_isa_cols(isa), rows = cnncore_isa_rows(isa);
         const char *name = ISA_NAMES[isa];
         int nb = (O + cols - 1) / cols, ldy = nb * cols;
-        char what[64];
+        char what[96];
 
         /* weights packed as pack_weights(flip=False): (nb, K, cols), zero past O */
         float *wpack = xmalloc(sizeof(float) * nb * K * cols);
@@ -183,34 +183,37 @@ static void run_case(const Case *c, const int *isas, int nisas)
                     wpack[((size_t)bb * K + k) * cols + v] = o < O ? kern[k * O + o] : 0.0f;
                 }
 
-        /* forward: whole pixel range, then 2 and 3 sub-ranges (not multiples of rows);
-         * y has a guard row after its P rows, checked like the other blocks */
+        /* forward: whole pixel range, then 2 and 3 sub-ranges (not multiples of rows),
+         * a call per block of channels, then one call for all of them; y has a guard
+         * row after its P rows, checked like the other blocks */
         float *y = xmalloc(sizeof(float) * (P + 1) * O);
         float *before = xmalloc(sizeof(float) * (P + 1) * O);
-        for (int nsplit = 1; nsplit <= 3; nsplit++) {
-            long stray = 0;
-            for (ptrdiff_t i = 0; i < (P + 1) * O; i++) y[i] = NAN;
-            for (int bb = 0; bb < nb; bb++) {
-                int o0 = bb * cols, ncols = O - o0 < cols ? O - o0 : cols;
-                for (int s = 0; s < nsplit; s++) {
-                    ptrdiff_t p0 = split_point(P, s, nsplit), p1 = split_point(P, s + 1, nsplit);
-                    if (p0 >= p1) continue;
-                    memcpy(before, y, sizeof(float) * (P + 1) * O);
-                    cnncore_direct_block(isa, x, Hp, Wp, C, OH, OW, c->sh, c->sw, off, ntaps,
-                                         run, wpack + (size_t)bb * K * cols,
-                                         c->bias ? bias + o0 : NULL, c->relu, y + o0, O, ncols,
-                                         p0, p1);
-                    for (ptrdiff_t p = 0; p <= P; p++)   /* nothing else changed */
-                        for (int o = 0; o < O; o++)
-                            if ((p < p0 || p >= p1 || o < o0 || o >= o0 + ncols) &&
-                                memcmp(&y[p * O + o], &before[p * O + o], sizeof(float)))
-                                stray++;
+        for (int all = 0; all <= 1; all++)
+            for (int nsplit = 1; nsplit <= 3; nsplit++) {
+                long stray = 0;
+                int per = all ? nb * cols : cols;   /* channels per call */
+                for (ptrdiff_t i = 0; i < (P + 1) * O; i++) y[i] = NAN;
+                for (int o0 = 0; o0 < O; o0 += per) {
+                    int ncols = O - o0 < per ? O - o0 : per;
+                    for (int s = 0; s < nsplit; s++) {
+                        ptrdiff_t p0 = split_point(P, s, nsplit), p1 = split_point(P, s + 1, nsplit);
+                        if (p0 >= p1) continue;
+                        memcpy(before, y, sizeof(float) * (P + 1) * O);
+                        cnncore_direct_block(isa, x, Hp, Wp, C, OH, OW, c->sh, c->sw, off, ntaps,
+                                             run, wpack + (size_t)(o0 / cols) * K * cols,
+                                             c->bias ? bias + o0 : NULL, c->relu, y + o0, O,
+                                             ncols, p0, p1);
+                        for (ptrdiff_t p = 0; p <= P; p++)   /* nothing else changed */
+                            for (int o = 0; o < O; o++)
+                                if ((p < p0 || p >= p1 || o < o0 || o >= o0 + ncols) &&
+                                    memcmp(&y[p * O + o], &before[p * O + o], sizeof(float)))
+                                    stray++;
+                    }
                 }
+                snprintf(what, sizeof what, "forward (%d pixel range%s, %s)", nsplit,
+                         nsplit > 1 ? "s" : "", all ? "all blocks at once" : "block by block");
+                check(c, name, what, max_err(y, yref, (size_t)P * O), yscale, stray);
             }
-            snprintf(what, sizeof what, "forward (%d pixel range%s)", nsplit,
-                     nsplit > 1 ? "s" : "");
-            check(c, name, what, max_err(y, yref, (size_t)P * O), yscale, stray);
-        }
 
         /* kernel gradient: dy rows padded to ldy with NaN (must not leak into dk) */
         float *dyp = xmalloc(sizeof(float) * P * ldy);
