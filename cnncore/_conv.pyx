@@ -314,34 +314,51 @@ def direct_forward(const float[:, :, :, ::1] xp,     # IN  padded input (N, Hp, 
 def direct_dkernel(const float[:, :, :, ::1] xp,     # IN  padded input (N, Hp, Wp, C)
                    const float[:, ::1] dy,           # IN  (N*OH*OW, ldy): ldy >= O, a multiple of cols
                    const Py_ssize_t[::1] off,        # IN  (ntaps,) offsets of runs into xp
-                   float[:, ::1] dk,                 # OUT (ntaps*run, O), zeroed
+                   float[:, :, ::1] dk,              # OUT (1 or nthreads, ntaps*run, O), zeroed
+                   double[:, ::1] db,                # OUT (len(dk), O), zeroed
                    int OH, int OW, Py_ssize_t run, int sh, int sw, Py_ssize_t chunk,
                    str isa, int nthreads):
-    """Kernel gradient dk[k, o] += sum_p col[p, k] * dy[p, o].
+    """Kernel gradient dk[k, o] += sum_p col[p, k] * dy[p, o], and the bias gradient
+    db[o] += sum_p dy[p, o].
 
-    Each thread owns a contiguous range of (6 reduction rows, channel block)
-    tasks, so no two threads write the same part of dk, and walks the pixels
-    chunk by chunk so that a chunk of x and dy stays in cache while all its
-    tasks use it.
+    With one part in dk, each thread owns a contiguous range of (6 reduction
+    rows, channel block) tasks, so no two threads write the same part of dk,
+    and walks all the pixels chunk by chunk, so that a chunk of x and dy stays
+    in cache while all its tasks use it (thread 0 sums db).  With a part per
+    thread (a small dk), each thread takes every task over its own share of
+    the pixels, adding into its own parts of dk and db (the caller sums them):
+    dy is read once, not once per thread, and a dk of few tasks still keeps
+    every thread busy.
     """
     cdef int code = ISA_CODES[isa]
     cdef Py_ssize_t Hp = xp.shape[1], Wp = xp.shape[2], C = xp.shape[3]
     cdef Py_ssize_t P = dy.shape[0], ldy = dy.shape[1]
-    cdef Py_ssize_t K = dk.shape[0], O = dk.shape[1]
+    cdef Py_ssize_t nparts = dk.shape[0], K = dk.shape[1], O = dk.shape[2]
     cdef Py_ssize_t rows = cnncore_isa_rows(code), cols = cnncore_isa_cols(code)
     cdef Py_ssize_t ntasks = (K + rows - 1) // rows * ((O + cols - 1) // cols)
     cdef Py_ssize_t t
     cdef int failed = 0
+    cdef bint by_pixels = nparts > 1
     cdef const float* xptr = &xp[0, 0, 0, 0]
     cdef const float* dyptr = &dy[0, 0]
-    cdef float* dkptr = &dk[0, 0]
+    cdef float* dkptr = &dk[0, 0, 0]
+    cdef double* dbptr = &db[0, 0]
     assert ldy % cols == 0 and ldy >= O and P == xp.shape[0] * OH * OW
+    assert (nparts == 1 or nparts == nthreads) and db.shape[0] == nparts and db.shape[1] == O
     with nogil:
         for t in prange(nthreads, num_threads=nthreads, schedule="static"):
-            failed += cnncore_dkernel_tasks(code, xptr, Hp, Wp, C, OH, OW, sh, sw, &off[0], run,
-                                            dyptr, ldy, O, dkptr, K, P, chunk,
-                                            t * ntasks // nthreads,
-                                            (t + 1) * ntasks // nthreads) != 0  # a reduction
+            if by_pixels:
+                failed += cnncore_dkernel_tasks(code, xptr, Hp, Wp, C, OH, OW, sh, sw, &off[0],
+                                                run, dyptr, ldy, O, dkptr + t * K * O,
+                                                dbptr + t * O, K, t * P // nthreads,
+                                                (t + 1) * P // nthreads, chunk, 0,
+                                                ntasks) != 0  # a reduction
+            else:
+                failed += cnncore_dkernel_tasks(code, xptr, Hp, Wp, C, OH, OW, sh, sw, &off[0],
+                                                run, dyptr, ldy, O, dkptr,
+                                                dbptr if t == 0 else NULL, K, 0, P, chunk,
+                                                t * ntasks // nthreads,
+                                                (t + 1) * ntasks // nthreads) != 0
     if failed:
         raise MemoryError("conv2d_backward: no memory for the kernel gradient's index tables")
 

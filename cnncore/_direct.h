@@ -33,10 +33,10 @@ enum { CNNCORE_AVX512 = 0, CNNCORE_AVX2 = 1, CNNCORE_PORTABLE = 2 };
     const float *x, ptrdiff_t Hp, ptrdiff_t Wp, ptrdiff_t C,                    \
     ptrdiff_t OH, ptrdiff_t OW, ptrdiff_t sh, ptrdiff_t sw,                     \
     const ptrdiff_t *off, ptrdiff_t run, const float *dy, ptrdiff_t ldy,        \
-    ptrdiff_t O, float *dk, ptrdiff_t K, ptrdiff_t P, ptrdiff_t chunk,          \
-    ptrdiff_t task0, ptrdiff_t task1
-#define CNNCORE_DKERNEL_PASS x, Hp, Wp, C, OH, OW, sh, sw, off, run, dy, ldy, O, dk, K, P, \
-    chunk, task0, task1
+    ptrdiff_t O, float *dk, double *db, ptrdiff_t K, ptrdiff_t pbeg,             \
+    ptrdiff_t pend, ptrdiff_t chunk, ptrdiff_t task0, ptrdiff_t task1
+#define CNNCORE_DKERNEL_PASS x, Hp, Wp, C, OH, OW, sh, sw, off, run, dy, ldy, O, dk, db, K, \
+    pbeg, pend, chunk, task0, task1
 
 #if defined(__GNUC__)
 
@@ -105,7 +105,8 @@ static void cnncore_direct_block(int isa, CNNCORE_DIRECT_ARGS)
     cnncore_direct_block_portable(CNNCORE_DIRECT_PASS);
 }
 
-/* Tasks task0..task1-1 of the kernel gradient (see _ukernel.h); -1: out of memory */
+/* Tasks task0..task1-1 of the kernel gradient over pixels pbeg..pend-1, and with db the
+ * bias gradient (see _ukernel.h); -1: out of memory */
 static int cnncore_dkernel_tasks(int isa, CNNCORE_DKERNEL_ARGS)
 {
     (void)isa;

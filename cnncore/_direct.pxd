@@ -16,5 +16,6 @@ cdef extern from "_direct.h" nogil:
     int cnncore_dkernel_tasks(int isa, const float* x, Py_ssize_t Hp, Py_ssize_t Wp, Py_ssize_t C,
                                Py_ssize_t OH, Py_ssize_t OW, Py_ssize_t sh, Py_ssize_t sw,
                                const Py_ssize_t* off, Py_ssize_t run, const float* dy,
-                               Py_ssize_t ldy, Py_ssize_t O, float* dk, Py_ssize_t K, Py_ssize_t P,
-                               Py_ssize_t chunk, Py_ssize_t task0, Py_ssize_t task1)
+                               Py_ssize_t ldy, Py_ssize_t O, float* dk, double* db, Py_ssize_t K,
+                               Py_ssize_t pbeg, Py_ssize_t pend, Py_ssize_t chunk,
+                               Py_ssize_t task0, Py_ssize_t task1)

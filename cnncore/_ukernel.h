@@ -220,17 +220,20 @@ KT_TARGET static void KT(cnncore_ukernel_dk)(
     KT(store_block)(acc, dk, ldk, nrows, ncols, 1);
 }
 
-/* Tasks task0..task1-1 of the kernel gradient dk (K, O) += col(x).T @ dy, chunk
- * after chunk of pixels (a chunk of x and dy stays in cache while every task
- * uses it).  A task is (block kb of KT_ROWS reduction indices, block ob of
+/* Tasks task0..task1-1 of the kernel gradient dk (K, O) += col(x).T @ dy over
+ * pixels pbeg..pend-1, chunk after chunk (a chunk of x and dy stays in cache
+ * while every task uses it).  A task is (block kb of KT_ROWS reduction indices, block ob of
  * KT_COLS output channels); reduction index k = t*run + c reads x(p)[off[t] + c].
- * dy has rows of ldy >= O floats, a multiple of KT_COLS.  Returns -1 when out
- * of memory, else 0. */
+ * dy has rows of ldy >= O floats, a multiple of KT_COLS.  With db (O doubles,
+ * else NULL), the bias gradient db[o] += sum_p dy[p, o] too, while each chunk
+ * copies dy anyway: float sums of a chunk's rows, added up in double.  Returns
+ * -1 when out of memory, else 0. */
 KT_TARGET static int KT(cnncore_dkernel_tasks)(
     const float *x, ptrdiff_t Hp, ptrdiff_t Wp, ptrdiff_t C,
     ptrdiff_t OH, ptrdiff_t OW, ptrdiff_t sh, ptrdiff_t sw,
     const ptrdiff_t *off, ptrdiff_t run, const float *dy, ptrdiff_t ldy, ptrdiff_t O,
-    float *dk, ptrdiff_t K, ptrdiff_t P, ptrdiff_t chunk, ptrdiff_t task0, ptrdiff_t task1)
+    float *dk, double *db, ptrdiff_t K, ptrdiff_t pbeg, ptrdiff_t pend, ptrdiff_t chunk,
+    ptrdiff_t task0, ptrdiff_t task1)
 {
     ptrdiff_t nob = (O + KT_COLS - 1) / KT_COLS;
     /* each reduction index's offset in a receptive field, then the chunk's row runs
@@ -252,8 +255,8 @@ KT_TARGET static int KT(cnncore_dkernel_tasks)(
         koff[k] = off[k / run] + k % run;
     for (int r = 0; r < KT_ROWS; r++)     /* spare rows of the last block re-read index 0 */
         koff[K + r] = koff[0];
-    for (ptrdiff_t p0 = 0; p0 < P; p0 += chunk) {
-        ptrdiff_t p1 = p0 + chunk < P ? p0 + chunk : P, nseg = 0;
+    for (ptrdiff_t p0 = pbeg; p0 < pend; p0 += chunk) {
+        ptrdiff_t p1 = p0 + chunk < pend ? p0 + chunk : pend, nseg = 0;
         for (ptrdiff_t p = p0; p < p1; nseg++) {
             ptrdiff_t bimg = p / (OH * OW), rem = p - bimg * OH * OW;
             ptrdiff_t i = rem / OW, j = rem - i * OW;
@@ -262,10 +265,21 @@ KT_TARGET static int KT(cnncore_dkernel_tasks)(
             seg_n[nseg] = OW - j < p1 - p ? OW - j : p1 - p;
             p += seg_n[nseg];
         }
-        for (ptrdiff_t ob = 0; ob < nob; ob++)
-            for (ptrdiff_t q = 0; q < p1 - p0; q++)
-                memcpy(panel + (ob * chunk + q) * KT_COLS, dy + (p0 + q) * ldy + ob * KT_COLS,
-                       KT_COLS * sizeof(float));
+        for (ptrdiff_t ob = 0; ob < nob; ob++) {
+            VEC sum[KT_NV] = {0};                /* the chunk's share of db */
+            for (ptrdiff_t q = 0; q < p1 - p0; q++) {
+                const float *row = dy + (p0 + q) * ldy + ob * KT_COLS;
+                memcpy(panel + (ob * chunk + q) * KT_COLS, row, KT_COLS * sizeof(float));
+                if (db)
+                    KT_UNROLL for (int v = 0; v < KT_NV; v++) sum[v] += KT(vload)(row + v * KT_VW);
+            }
+            if (db) {
+                float part[KT_COLS];
+                KT_UNROLL for (int v = 0; v < KT_NV; v++) KT(vstore)(part + v * KT_VW, sum[v]);
+                for (ptrdiff_t c = 0; c < KT_COLS && ob * KT_COLS + c < O; c++)
+                    db[ob * KT_COLS + c] += part[c];
+            }
+        }
         for (ptrdiff_t task = task0; task < task1; task++) {
             ptrdiff_t kb = task / nob, ob = task - kb * nob;
             ptrdiff_t k0 = kb * KT_ROWS, o0 = ob * KT_COLS;

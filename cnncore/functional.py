@@ -271,8 +271,9 @@ DIRECT_MIN_CHANNELS = 16    # below, with a column dilation: it reads im2col row
 DK_CHUNK = 128              # pixels per step of its kernel gradient
 SOURCE_BYTES = 16 << 20     # its zero-padded (or im2col) copy of x: this much at a time,
                             # a few images of a big layer, not the whole batch
-SMALL_WEIGHTS_BYTES = 1 << 20   # packed weights up to this size (half an L2): each task
-                            # makes all the output channels of its pixels; else one block# - otherwise im2col + BLAS: up to BIG_GEMM_BYTES of column matrix, one im2col
+SMALL_WEIGHTS_BYTES = 1 << 20   # a kernel up to this size (half an L2): forward tasks make
+                            # all the output channels of their pixels, else one block; each
+                            # thread makes the kernel gradient of its own pixels# - otherwise im2col + BLAS: up to BIG_GEMM_BYTES of column matrix, one im2col
 #   and one multi-threaded GEMM; above, tiles of about TILE_BYTES of column
 #   matrix, each thread running im2col + a single-threaded GEMM on its tiles.
 BIG_GEMM_BYTES = 32 << 20
@@ -420,19 +421,24 @@ def _conv_direct(x, kernel, bias, y, stride, dilation, pt, pl, nthreads, flip, i
 
 
 def _conv_dkernel(x, dy, KH, KW, stride, dilation, pt, pl):
-    """dK = col(x).T @ dy, as (KH, KW, C, O)."""
+    """dK = col(x).T @ dy, as (KH, KW, C, O), and the bias gradient (dy's channel sums,
+    float64): ``(dk, db)``."""
     N, H, W, C = x.shape
     _, OH, OW, O = dy.shape
     dtype = x.dtype
     K = KH * KW * C
     P = N * OH * OW
     if x.size == 0 or dy.size == 0:
-        return np.zeros((KH, KW, C, O), dtype=dtype)
+        return np.zeros((KH, KW, C, O), dtype=dtype), _channel_sums(dy)
     nt = _threads_for(dy.size * K // 16)
     isa = _microkernel(dtype, O, pt, pl)
     if isa:
         cols = _conv.isa_block(isa)[1]
-        dk = _fresh((K, O), dtype, zero=True)    # each call adds its images' share
+        # each call adds its images' share; a small dk gets a part per thread (their
+        # share of the pixels), summed at the end
+        nparts = nt if K * O * dtype.itemsize <= SMALL_WEIGHTS_BYTES else 1
+        parts = _fresh((nparts, K, O), dtype, zero=True)
+        db = np.zeros((nparts, O))      # summed from the kernel's copies of dy
         for images, src, off, run, sh, sw in _direct_sources(x, KH, KW, OH, OW, stride,
                                                              dilation, pt, pl, nt):
             dy2d = dy[images].reshape(-1, O)
@@ -441,15 +447,17 @@ def _conv_dkernel(x, dy, KH, KW, stride, dilation, pt, pl):
                 padded[:, O:] = 0
                 padded[:, :O] = dy2d
                 dy2d = padded
-            _conv.direct_dkernel(src, dy2d, off, dk, OH, OW, run, sh, sw, DK_CHUNK, isa, nt)
-        return dk.reshape(KH, KW, C, O)
+            _conv.direct_dkernel(src, dy2d, off, parts, db, OH, OW, run, sh, sw, DK_CHUNK, isa,
+                                 nt)
+        dk = parts[0] if nparts == 1 else parts.sum(axis=0)
+        return dk.reshape(KH, KW, C, O), db.sum(axis=0)
     if P * K * dtype.itemsize <= BIG_GEMM_BYTES:
         col = _scratch((P, K), dtype)
         _conv.im2col(x, col, OH, OW, KH, KW, stride[0], stride[1],
                      dilation[0], dilation[1], pt, pl, nt)
         with blas_threads(nt):
             dk = np.matmul(col.T, dy.reshape(P, O))
-        return dk.reshape(KH, KW, C, O)
+        return dk.reshape(KH, KW, C, O), _channel_sums(dy)
     tile = _tile_rows(P, K, dtype.itemsize, nt)
     work = _scratch((nt, tile * K), dtype)
     parts = np.zeros((nt, K, O), dtype=dtype)
@@ -457,7 +465,7 @@ def _conv_dkernel(x, dy, KH, KW, stride, dilation, pt, pl):
         _conv.dkernel_tiled(x, dy, parts, work, KH, KW, stride[0], stride[1],
                             dilation[0], dilation[1], pt, pl, tile, nt)
     dk = parts[0] if nt == 1 else parts.sum(axis=0)
-    return dk.reshape(KH, KW, C, O)
+    return dk.reshape(KH, KW, C, O), _channel_sums(dy)
 
 
 def _conv_dx(dy, kernel, x_shape, stride, dilation, pt, pl):
@@ -743,10 +751,9 @@ def conv2d_backward(dy, x, kernel, stride=1, padding="valid", dilation=1, *, inp
     dy = contiguous(dy)
     KH, KW = kernel.shape[:2]
     pt, pl = pads[0][0], pads[1][0]
-    dkernel = _conv_dkernel(x, dy, KH, KW, stride, dilation, pt, pl)
+    dkernel, dbias = _conv_dkernel(x, dy, KH, KW, stride, dilation, pt, pl)
     dx = _conv_dx(dy, kernel, x.shape, stride, dilation, pt, pl) if input_grad else None
-    dbias = _channel_sums(dy).astype(x.dtype)
-    return dx, dkernel, dbias
+    return dx, dkernel, dbias.astype(x.dtype)
 
 
 # ---------------------------------------------------------------------------

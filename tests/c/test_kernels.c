@@ -153,7 +153,11 @@ static void run_case(const Case *c, const int *isas, int nisas)
         if (c->relu)
             for (int o = 0; o < O; o++) yref[p * O + o] = fmax(yref[p * O + o], 0.0);
     }
+    double *dbref = calloc((size_t)O, sizeof(double));
+    for (ptrdiff_t p = 0; p < P; p++)
+        for (int o = 0; o < O; o++) dbref[o] += dy[p * O + o];
     double yscale = max_abs(yref, (size_t)P * O), dkscale = max_abs(dkref, (size_t)K * O);
+    double dbscale = max_abs(dbref, (size_t)O);
 
     /* runs: one per kernel row (column dilation 1) or one per tap */
     ptrdiff_t off[64], run;
@@ -218,29 +222,41 @@ static void run_case(const Case *c, const int *isas, int nisas)
         /* kernel gradient: dy rows padded to ldy with NaN (must not leak into dk) */
         float *dyp = xmalloc(sizeof(float) * P * ldy);
         float *dk = xmalloc(sizeof(float) * (K + 1) * O);  /* a guard row of NaN after K rows */
+        double *db = xmalloc(sizeof(double) * 2 * O);      /* and after db's O values */
         for (ptrdiff_t p = 0; p < P; p++)
             for (int o = 0; o < ldy; o++) dyp[p * ldy + o] = o < O ? dy[p * O + o] : NAN;
         ptrdiff_t ntasks = (ptrdiff_t)((K + rows - 1) / rows) * nb;
         const ptrdiff_t chunks[] = {P, 7, 1, 2 * rows + 1};
+        static const char *splits[] = {"1 task range", "2 task ranges", "2 pixel ranges"};
         for (int ci = 0; ci < 4; ci++)
-            for (int split = 0; split < 2; split++) {
-                ptrdiff_t mid = split ? ntasks / 3 + (ntasks > 1) : ntasks;
+            for (int split = 0; split < 3; split++) {
+                /* the second call: tasks mid.. over every pixel, or every task over pmid.. */
+                ptrdiff_t mid = split == 1 ? ntasks / 3 + (ntasks > 1) : ntasks;
+                ptrdiff_t pmid = split == 2 ? split_point(P, 1, 2) : P;
                 memset(dk, 0, sizeof(float) * K * O);
-                for (int o = 0; o < O; o++) dk[K * O + o] = NAN;
+                for (int o = 0; o < O; o++) dk[K * O + o] = NAN, db[o] = 0, db[O + o] = NAN;
                 cnncore_dkernel_tasks(isa, x, Hp, Wp, C, OH, OW, c->sh, c->sw, off, run, dyp,
-                                      ldy, O, dk, K, P, chunks[ci], 0, mid);
-                if (mid < ntasks)
+                                      ldy, O, dk, db, K, 0, pmid, chunks[ci], 0, mid);
+                /* split tasks: the second call walks the same pixels, so it gets no db */
+                if (mid < ntasks || pmid < P)
                     cnncore_dkernel_tasks(isa, x, Hp, Wp, C, OH, OW, c->sh, c->sw, off, run,
-                                          dyp, ldy, O, dk, K, P, chunks[ci], mid, ntasks);
+                                          dyp, ldy, O, dk, mid < ntasks ? NULL : db, K,
+                                          mid < ntasks ? 0 : pmid, P, chunks[ci],
+                                          mid < ntasks ? mid : 0, ntasks);
                 snprintf(what, sizeof what, "dkernel (chunk %td, %s)", chunks[ci],
-                         split ? "2 task ranges" : "1 task range");
+                         splits[split]);
                 long stray = 0;
-                for (int o = 0; o < O; o++) stray += !isnan(dk[K * O + o]);
+                for (int o = 0; o < O; o++) stray += !isnan(dk[K * O + o]) + !isnan(db[O + o]);
                 check(c, name, what, max_err(dk, dkref, (size_t)K * O), dkscale, stray);
+                float dbf[O];
+                for (int o = 0; o < O; o++) dbf[o] = (float)db[o];
+                snprintf(what, sizeof what, "bias gradient (chunk %td, %s)", chunks[ci],
+                         splits[split]);
+                check(c, name, what, max_err(dbf, dbref, (size_t)O), dbscale, 0);
             }
-        free(wpack); free(y); free(before); free(dyp); free(dk);
+        free(wpack); free(y); free(before); free(dyp); free(dk); free(db);
     }
-    free(x); free(kern); free(bias); free(dy); free(yref); free(dkref);
+    free(x); free(kern); free(bias); free(dy); free(yref); free(dkref); free(dbref);
 }
 
 int main(void)
