@@ -222,8 +222,9 @@ KT_TARGET static void KT(cnncore_ukernel_dk)(
 
 /* Tasks task0..task1-1 of the kernel gradient dk (K, O) += col(x).T @ dy over
  * pixels pbeg..pend-1, chunk after chunk (a chunk of x and dy stays in cache
- * while every task uses it).  A task is (block kb of KT_ROWS reduction indices, block ob of
- * KT_COLS output channels); reduction index k = t*run + c reads x(p)[off[t] + c].
+ * while every task uses it).  A task is (block kb of KT_ROWS reduction indices,
+ * block ob of KT_COLS output channels); reduction index k = t*run + c reads
+ * x(p)[off[t] + c].
  * dy has rows of ldy >= O floats, a multiple of KT_COLS.  With db (O doubles,
  * else NULL), the bias gradient db[o] += sum_p dy[p, o] too, while each chunk
  * copies dy anyway: float sums of a chunk's rows, added up in double.  Returns

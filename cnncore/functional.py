@@ -273,7 +273,8 @@ SOURCE_BYTES = 16 << 20     # its zero-padded (or im2col) copy of x: this much a
                             # a few images of a big layer, not the whole batch
 SMALL_WEIGHTS_BYTES = 1 << 20   # a kernel up to this size (half an L2): forward tasks make
                             # all the output channels of their pixels, else one block; each
-                            # thread makes the kernel gradient of its own pixels# - otherwise im2col + BLAS: up to BIG_GEMM_BYTES of column matrix, one im2col
+                            # thread makes the kernel gradient of its own pixels
+# - otherwise im2col + BLAS: up to BIG_GEMM_BYTES of column matrix, one im2col
 #   and one multi-threaded GEMM; above, tiles of about TILE_BYTES of column
 #   matrix, each thread running im2col + a single-threaded GEMM on its tiles.
 BIG_GEMM_BYTES = 32 << 20
