@@ -181,8 +181,19 @@ KT_TARGET static void KT(cnncore_direct_block)(
             const float *wb = w + o0 * K;        /* block o0 / COLS, K * COLS floats each */
             for (ptrdiff_t k0 = 0; k0 < K; k0 += kc) {
                 ptrdiff_t k1 = k0 + kc < K ? k0 + kc : K;
+                /* While this chunk's weights are in use, the next chunk's (after the
+                 * last, the first again, for the next tile) are fetched toward the
+                 * cache, a share per call: else each tile waits for them anew. */
+                ptrdiff_t kn0 = k1 < K ? k1 : 0, kn1 = kn0 + kc < K ? kn0 + kc : K;
+                const float *wnext = wb + kn0 * KT_COLS;
+                ptrdiff_t nnext = (kn1 - kn0) * KT_COLS, ncalls = (n + KT_ROWS - 1) / KT_ROWS;
+                ptrdiff_t share = (nnext + 16 * ncalls - 1) / (16 * ncalls) * 16;  /* lines */
                 for (ptrdiff_t q = 0; q < n; q += KT_ROWS) {
                     int nrows = n - q < KT_ROWS ? (int)(n - q) : KT_ROWS;
+                    ptrdiff_t e1 = (q / KT_ROWS + 1) * share < nnext ? (q / KT_ROWS + 1) * share
+                                                                     : nnext;
+                    for (ptrdiff_t e = q / KT_ROWS * share; e < e1; e += 16)
+                        __builtin_prefetch(wnext + e, 0, 2);
                     KT(cnncore_ukernel)(src + q, off, run, k0, k1, K, wb + k0 * KT_COLS,
                                         bias ? bias + o0 : NULL, relu,
                                         y + (tp0 + q) * ldy + o0, ldy, nrows, nc);
