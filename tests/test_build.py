@@ -87,6 +87,7 @@ FUZZ = textwrap.dedent(
         F.BIG_GEMM_BYTES = int(rng.choice([0, 1 << 30]))
         F.TILE_BYTES = int(rng.choice([8, 4096]))
         F.SOURCE_BYTES = int(rng.choice([1, 1 << 24]))
+        F.SMALL_WEIGHTS_BYTES = int(rng.choice([0, 1 << 20]))   # a block per task, or all
         F.SERIAL_WORK = int(rng.choice([0, 1 << 16]))
         cnncore.set_num_threads(int(rng.integers(1, 4)))
         dt = rng.choice([np.float32, np.float64])
