@@ -187,7 +187,8 @@ KT_TARGET static void KT(cnncore_direct_block)(
                 ptrdiff_t kn0 = k1 < K ? k1 : 0, kn1 = kn0 + kc < K ? kn0 + kc : K;
                 const float *wnext = wb + kn0 * KT_COLS;
                 ptrdiff_t nnext = (kn1 - kn0) * KT_COLS, ncalls = (n + KT_ROWS - 1) / KT_ROWS;
-                ptrdiff_t share = (nnext + 16 * ncalls - 1) / (16 * ncalls) * 16;  /* lines */
+                /* floats per call, in whole cache lines of 16 */
+                ptrdiff_t share = (nnext + 16 * ncalls - 1) / (16 * ncalls) * 16;
                 for (ptrdiff_t q = 0; q < n; q += KT_ROWS) {
                     int nrows = n - q < KT_ROWS ? (int)(n - q) : KT_ROWS;
                     ptrdiff_t e1 = (q / KT_ROWS + 1) * share < nnext ? (q / KT_ROWS + 1) * share
