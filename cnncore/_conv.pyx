@@ -336,7 +336,7 @@ def direct_dkernel(const float[:, :, :, ::1] xp,     # IN  padded input (N, Hp, 
     cdef Py_ssize_t nparts = dk.shape[0], K = dk.shape[1], O = dk.shape[2]
     cdef Py_ssize_t rows = cnncore_isa_rows(code), cols = cnncore_isa_cols(code)
     cdef Py_ssize_t ntasks = (K + rows - 1) // rows * ((O + cols - 1) // cols)
-    cdef Py_ssize_t t
+    cdef Py_ssize_t t, part, pbeg, pend, task0, task1
     cdef int failed = 0
     cdef bint by_pixels = nparts > 1
     cdef const float* xptr = &xp[0, 0, 0, 0]
@@ -347,18 +347,16 @@ def direct_dkernel(const float[:, :, :, ::1] xp,     # IN  padded input (N, Hp, 
     assert (nparts == 1 or nparts == nthreads) and db.shape[0] == nparts and db.shape[1] == O
     with nogil:
         for t in prange(nthreads, num_threads=nthreads, schedule="static"):
-            if by_pixels:
-                failed += cnncore_dkernel_tasks(code, xptr, Hp, Wp, C, OH, OW, sh, sw, &off[0],
-                                                run, dyptr, ldy, O, dkptr + t * K * O,
-                                                dbptr + t * O, K, t * P // nthreads,
-                                                (t + 1) * P // nthreads, chunk, 0,
-                                                ntasks) != 0  # a reduction
-            else:
-                failed += cnncore_dkernel_tasks(code, xptr, Hp, Wp, C, OH, OW, sh, sw, &off[0],
-                                                run, dyptr, ldy, O, dkptr,
-                                                dbptr if t == 0 else NULL, K, 0, P, chunk,
-                                                t * ntasks // nthreads,
-                                                (t + 1) * ntasks // nthreads) != 0
+            # a part per thread: every task over its pixels; else its tasks over every pixel
+            part = t if by_pixels else 0
+            pbeg = t * P // nthreads if by_pixels else 0
+            pend = (t + 1) * P // nthreads if by_pixels else P
+            task0 = 0 if by_pixels else t * ntasks // nthreads
+            task1 = ntasks if by_pixels else (t + 1) * ntasks // nthreads
+            failed += cnncore_dkernel_tasks(code, xptr, Hp, Wp, C, OH, OW, sh, sw, &off[0], run,
+                                            dyptr, ldy, O, dkptr + part * K * O,
+                                            dbptr + part * O if by_pixels or t == 0 else NULL,
+                                            K, pbeg, pend, chunk, task0, task1) != 0  # a reduction
     if failed:
         raise MemoryError("conv2d_backward: no memory for the kernel gradient's index tables")
 

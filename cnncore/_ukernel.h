@@ -191,9 +191,9 @@ KT_TARGET static void KT(cnncore_direct_block)(
                 ptrdiff_t share = (nnext + 16 * ncalls - 1) / (16 * ncalls) * 16;
                 for (ptrdiff_t q = 0; q < n; q += KT_ROWS) {
                     int nrows = n - q < KT_ROWS ? (int)(n - q) : KT_ROWS;
-                    ptrdiff_t e1 = (q / KT_ROWS + 1) * share < nnext ? (q / KT_ROWS + 1) * share
-                                                                     : nnext;
-                    for (ptrdiff_t e = q / KT_ROWS * share; e < e1; e += 16)
+                    ptrdiff_t e0 = q / KT_ROWS * share;
+                    ptrdiff_t e1 = e0 + share < nnext ? e0 + share : nnext;
+                    for (ptrdiff_t e = e0; e < e1; e += 16)
                         __builtin_prefetch(wnext + e, 0, 2);
                     KT(cnncore_ukernel)(src + q, off, run, k0, k1, K, wb + k0 * KT_COLS,
                                         bias ? bias + o0 : NULL, relu,

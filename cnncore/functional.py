@@ -458,14 +458,14 @@ def _conv_dkernel(x, dy, KH, KW, stride, dilation, pt, pl):
                      dilation[0], dilation[1], pt, pl, nt)
         with blas_threads(nt):
             dk = np.matmul(col.T, dy.reshape(P, O))
-        return dk.reshape(KH, KW, C, O), _channel_sums(dy)
-    tile = _tile_rows(P, K, dtype.itemsize, nt)
-    work = _scratch((nt, tile * K), dtype)
-    parts = np.zeros((nt, K, O), dtype=dtype)
-    with blas_threads(1):
-        _conv.dkernel_tiled(x, dy, parts, work, KH, KW, stride[0], stride[1],
-                            dilation[0], dilation[1], pt, pl, tile, nt)
-    dk = parts[0] if nt == 1 else parts.sum(axis=0)
+    else:
+        tile = _tile_rows(P, K, dtype.itemsize, nt)
+        work = _scratch((nt, tile * K), dtype)
+        parts = np.zeros((nt, K, O), dtype=dtype)
+        with blas_threads(1):
+            _conv.dkernel_tiled(x, dy, parts, work, KH, KW, stride[0], stride[1],
+                                dilation[0], dilation[1], pt, pl, tile, nt)
+        dk = parts[0] if nt == 1 else parts.sum(axis=0)
     return dk.reshape(KH, KW, C, O), _channel_sums(dy)
 
 
