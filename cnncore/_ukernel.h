@@ -204,29 +204,21 @@ KT_TARGET static void KT(cnncore_direct_block)(
     }
 }
 
-/* Kernel gradient of one block: dk[k_r, 0:ncols] += sum_p x(p)[koff[r]] * dy[p, 0:COLS]
- * for rows r < nrows, over a chunk of pixels given as nseg runs along output rows:
- * run g starts at pixel seg_p[g], whose receptive field's corner in the padded input
- * is seg_x[g], and holds seg_n[g] pixels, each `step` floats of input after the last.
- * dy points at dy[0, o0] (rows of ldy floats, a multiple of COLS); dk at dk[k_0, o0]
- * (rows of ldk).  The inner loop only steps two pointers. */
-KT_TARGET static void KT(cnncore_ukernel_dk)(
-    const float *const *seg_x, const ptrdiff_t *seg_p, const ptrdiff_t *seg_n, ptrdiff_t nseg,
-    ptrdiff_t step, const ptrdiff_t *koff, const float *dy, ptrdiff_t ldy,
-    float *dk, ptrdiff_t ldk, int nrows, int ncols)
+/* Kernel gradient of one block: dk[r, 0:ncols] += sum_q xs[q][r] * dy[q, 0:COLS]
+ * for rows r < nrows, over n pixels: xs holds KT_ROWS floats per pixel and dy
+ * KT_COLS (both packed by the caller, so the loop streams through them);
+ * dk has rows of ldk floats. */
+KT_TARGET static void KT(cnncore_ukernel_dk)(const float *xs, const float *dy, ptrdiff_t n,
+                                             float *dk, ptrdiff_t ldk, int nrows, int ncols)
 {
     VEC acc[KT_ROWS][KT_NV], dv[KT_NV];
     KT_UNROLL for (int r = 0; r < KT_ROWS; r++)
         KT_UNROLL for (int v = 0; v < KT_NV; v++) acc[r][v] = (VEC){0};
-    for (ptrdiff_t g = 0; g < nseg; g++) {
-        const float *s = seg_x[g];
-        const float *d = dy + seg_p[g] * ldy;
-        for (ptrdiff_t q = 0; q < seg_n[g]; q++, s += step, d += ldy) {
-            KT_UNROLL for (int v = 0; v < KT_NV; v++) dv[v] = KT(vload)(d + v * KT_VW);
-            KT_UNROLL for (int r = 0; r < KT_ROWS; r++) {
-                VEC b = KT_SPLAT(s[koff[r]]);
-                KT_UNROLL for (int v = 0; v < KT_NV; v++) acc[r][v] += b * dv[v];
-            }
+    for (ptrdiff_t q = 0; q < n; q++, xs += KT_ROWS, dy += KT_COLS) {
+        KT_UNROLL for (int v = 0; v < KT_NV; v++) dv[v] = KT(vload)(dy + v * KT_VW);
+        KT_UNROLL for (int r = 0; r < KT_ROWS; r++) {
+            VEC b = KT_SPLAT(xs[r]);
+            KT_UNROLL for (int v = 0; v < KT_NV; v++) acc[r][v] += b * dv[v];
         }
     }
     KT(store_block)(acc, dk, ldk, nrows, ncols, 1);
@@ -235,8 +227,13 @@ KT_TARGET static void KT(cnncore_ukernel_dk)(
 /* Tasks task0..task1-1 of the kernel gradient dk (K, O) += col(x).T @ dy over
  * pixels pbeg..pend-1, chunk after chunk (a chunk of x and dy stays in cache
  * while every task uses it).  A task is (block kb of KT_ROWS reduction indices,
- * block ob of KT_COLS output channels); reduction index k = t*run + c reads
- * x(p)[off[t] + c].
+ * block ob of KT_COLS output channels), task = kb * nob + ob; reduction index
+ * k = t*run + c reads x(p)[off[t] + c].
+ * Each chunk copies its dy into one contiguous panel per channel block, and
+ * for each group of DK_GROUP reduction blocks its x into one panel per block:
+ * the pixels' own rows lie a power-of-two stride apart, often, which would
+ * crowd a few sets of the L1 cache.  A group's tasks go channel block by
+ * channel block, so that block's dy panel stays in L1.
  * dy has rows of ldy >= O floats, a multiple of KT_COLS.  With db (O doubles,
  * else NULL), the bias gradient db[o] += sum_p dy[p, o] too, while each chunk
  * copies dy anyway: float sums of a chunk's rows, added up in double.  Returns
@@ -248,41 +245,41 @@ KT_TARGET static int KT(cnncore_dkernel_tasks)(
     float *dk, double *db, ptrdiff_t K, ptrdiff_t pbeg, ptrdiff_t pend, ptrdiff_t chunk,
     ptrdiff_t task0, ptrdiff_t task1)
 {
+    enum { DK_GROUP = 16 };
     ptrdiff_t nob = (O + KT_COLS - 1) / KT_COLS;
-    /* each reduction index's offset in a receptive field, then the chunk's row runs
-     * (a run per output row a chunk touches: at most chunk of them) */
-    ptrdiff_t *koff = malloc((size_t)(K + KT_ROWS + 2 * chunk) * sizeof(ptrdiff_t));
-    const float **seg_x = malloc((size_t)chunk * sizeof(const float *));
-    /* the chunk's dy, one contiguous panel of chunk x COLS per channel block: read
-     * in sequence, where dy's own rows (a power-of-two stride, often) crowd a few
-     * sets of the L1 cache */
-    float *panel = malloc((size_t)(chunk * nob * KT_COLS) * sizeof(float));
-    if (!koff || !seg_x || !panel) {
+    ptrdiff_t kbeg = task0 / nob, kend = (task1 + nob - 1) / nob;   /* the tasks' blocks kb */
+    /* each reduction index's offset in a receptive field (spare rows of the last
+     * block re-read index 0), the chunk's pixels, and the panels */
+    ptrdiff_t *koff = malloc((size_t)(K + KT_ROWS) * sizeof(ptrdiff_t));
+    const float **px = malloc((size_t)chunk * sizeof(const float *));
+    float *dpanel = malloc((size_t)(chunk * nob * KT_COLS) * sizeof(float));
+    float *xpanel = malloc((size_t)(chunk * DK_GROUP * KT_ROWS) * sizeof(float));
+    if (!koff || !px || !dpanel || !xpanel) {
         free(koff);
-        free(seg_x);
-        free(panel);
+        free(px);
+        free(dpanel);
+        free(xpanel);
         return -1;
     }
-    ptrdiff_t *seg_p = koff + K + KT_ROWS, *seg_n = seg_p + chunk;
     for (ptrdiff_t k = 0; k < K; k++)
         koff[k] = off[k / run] + k % run;
-    for (int r = 0; r < KT_ROWS; r++)     /* spare rows of the last block re-read index 0 */
+    for (int r = 0; r < KT_ROWS; r++)
         koff[K + r] = koff[0];
     for (ptrdiff_t p0 = pbeg; p0 < pend; p0 += chunk) {
-        ptrdiff_t p1 = p0 + chunk < pend ? p0 + chunk : pend, nseg = 0;
-        for (ptrdiff_t p = p0; p < p1; nseg++) {
-            ptrdiff_t bimg = p / (OH * OW), rem = p - bimg * OH * OW;
-            ptrdiff_t i = rem / OW, j = rem - i * OW;
-            seg_x[nseg] = x + ((bimg * Hp + i * sh) * Wp + j * sw) * C;
-            seg_p[nseg] = p;
-            seg_n[nseg] = OW - j < p1 - p ? OW - j : p1 - p;
-            p += seg_n[nseg];
+        ptrdiff_t n = p0 + chunk < pend ? chunk : pend - p0;
+        ptrdiff_t bimg = p0 / (OH * OW), i = p0 % (OH * OW) / OW, j = p0 % OW;
+        for (ptrdiff_t q = 0; q < n; q++) {
+            px[q] = x + ((bimg * Hp + i * sh) * Wp + j * sw) * C;
+            if (++j == OW) {
+                j = 0;
+                if (++i == OH) i = 0, bimg++;
+            }
         }
         for (ptrdiff_t ob = 0; ob < nob; ob++) {
             VEC sum[KT_NV] = {0};                /* the chunk's share of db */
-            for (ptrdiff_t q = 0; q < p1 - p0; q++) {
+            for (ptrdiff_t q = 0; q < n; q++) {
                 const float *row = dy + (p0 + q) * ldy + ob * KT_COLS;
-                memcpy(panel + (ob * chunk + q) * KT_COLS, row, KT_COLS * sizeof(float));
+                memcpy(dpanel + (ob * chunk + q) * KT_COLS, row, KT_COLS * sizeof(float));
                 if (db)
                     KT_UNROLL for (int v = 0; v < KT_NV; v++) sum[v] += KT(vload)(row + v * KT_VW);
             }
@@ -293,25 +290,33 @@ KT_TARGET static int KT(cnncore_dkernel_tasks)(
                     db[ob * KT_COLS + c] += part[c];
             }
         }
-        for (ptrdiff_t task = task0; task < task1; task++) {
-            ptrdiff_t kb = task / nob, ob = task - kb * nob;
-            ptrdiff_t k0 = kb * KT_ROWS, o0 = ob * KT_COLS;
-            int nrows = K - k0 < KT_ROWS ? (int)(K - k0) : KT_ROWS;
-            int ncols = O - o0 < KT_COLS ? (int)(O - o0) : KT_COLS;
-            ptrdiff_t spare[KT_ROWS];
-            const ptrdiff_t *ko = koff + k0;
-            if (nrows < KT_ROWS) {
-                for (int r = 0; r < KT_ROWS; r++) spare[r] = r < nrows ? ko[r] : ko[0];
-                ko = spare;
-            }
-            KT(cnncore_ukernel_dk)(seg_x, seg_p, seg_n, nseg, sw * C, ko,
-                                   panel + (ob * chunk - p0) * KT_COLS, KT_COLS,
-                                   dk + k0 * O + o0, O, nrows, ncols);
+        for (ptrdiff_t g0 = kbeg; g0 < kend; g0 += DK_GROUP) {
+            ptrdiff_t g1 = g0 + DK_GROUP < kend ? g0 + DK_GROUP : kend;
+            for (ptrdiff_t q = 0; q < n; q++)
+                for (ptrdiff_t kb = g0; kb < g1; kb++) {
+                    const ptrdiff_t *ko = koff + kb * KT_ROWS;
+                    float *to = xpanel + ((kb - g0) * chunk + q) * KT_ROWS;
+                    if (ko[KT_ROWS - 1] - ko[0] == KT_ROWS - 1)   /* one run */
+                        memcpy(to, px[q] + ko[0], KT_ROWS * sizeof(float));
+                    else
+                        for (int r = 0; r < KT_ROWS; r++) to[r] = px[q][ko[r]];
+                }
+            for (ptrdiff_t ob = 0; ob < nob; ob++)
+                for (ptrdiff_t kb = g0; kb < g1; kb++) {
+                    ptrdiff_t task = kb * nob + ob, k0 = kb * KT_ROWS, o0 = ob * KT_COLS;
+                    if (task < task0 || task >= task1)
+                        continue;
+                    KT(cnncore_ukernel_dk)(xpanel + (kb - g0) * chunk * KT_ROWS,
+                                           dpanel + ob * chunk * KT_COLS, n, dk + k0 * O + o0, O,
+                                           K - k0 < KT_ROWS ? (int)(K - k0) : KT_ROWS,
+                                           O - o0 < KT_COLS ? (int)(O - o0) : KT_COLS);
+                }
         }
     }
     free(koff);
-    free(seg_x);
-    free(panel);
+    free(px);
+    free(dpanel);
+    free(xpanel);
     return 0;
 }
 
