@@ -87,6 +87,24 @@ KT_INLINE void KT(store_block)(VEC acc[KT_ROWS][KT_NV], float *y, ptrdiff_t ldy,
     }
 }
 
+/* The receptive-field corners in the padded input x (N, Hp, Wp, C) of output
+ * pixels p0..p0+n-1 (flat over N, OH, OW), into corner[0..n-1]: stepping (image,
+ * row, column) along, as a division per pixel would cost more than a small
+ * layer's arithmetic on it. */
+KT_INLINE void KT(field_corners)(const float **corner, const float *x, ptrdiff_t Hp,
+                                 ptrdiff_t Wp, ptrdiff_t C, ptrdiff_t OH, ptrdiff_t OW,
+                                 ptrdiff_t sh, ptrdiff_t sw, ptrdiff_t p0, ptrdiff_t n)
+{
+    ptrdiff_t bimg = p0 / (OH * OW), i = p0 % (OH * OW) / OW, j = p0 % OW;
+    for (ptrdiff_t q = 0; q < n; q++) {
+        corner[q] = x + ((bimg * Hp + i * sh) * Wp + j * sw) * C;
+        if (++j == OW) {
+            j = 0;
+            if (++i == OH) i = 0, bimg++;
+        }
+    }
+}
+
 /* One chunk k0..k1-1 (of K) of the reduction for a block of pixels x channels:
  * y[r, 0:ncols] (+)= sum_{k0 <= t*run + c < k1} src[r][off[t] + c] * w[(t*run + c - k0)*COLS : +COLS].
  * The first chunk starts from the bias (when there is one); the last one
@@ -164,16 +182,7 @@ KT_TARGET static void KT(cnncore_direct_block)(
     for (ptrdiff_t tp0 = p0; tp0 < p1; tp0 += tile) {
         ptrdiff_t tp1 = tp0 + tile < p1 ? tp0 + tile : p1;
         ptrdiff_t n = tp1 - tp0;
-        /* the tile's pixels in order, stepping (image, row, column) along: a division
-         * per pixel would cost more than a small layer's arithmetic on it */
-        ptrdiff_t bimg = tp0 / (OH * OW), i = tp0 % (OH * OW) / OW, j = tp0 % OW;
-        for (ptrdiff_t q = 0; q < n; q++) {
-            src[q] = x + ((bimg * Hp + i * sh) * Wp + j * sw) * C;
-            if (++j == OW) {
-                j = 0;
-                if (++i == OH) i = 0, bimg++;
-            }
-        }
+        KT(field_corners)(src, x, Hp, Wp, C, OH, OW, sh, sw, tp0, n);
         for (ptrdiff_t q = n; q < n + KT_ROWS; q++)  /* spare rows re-read pixel tp0 */
             src[q] = src[0];
         for (int o0 = 0; o0 < ncols; o0 += KT_COLS) {
@@ -267,14 +276,7 @@ KT_TARGET static int KT(cnncore_dkernel_tasks)(
         koff[K + r] = koff[0];
     for (ptrdiff_t p0 = pbeg; p0 < pend; p0 += chunk) {
         ptrdiff_t n = p0 + chunk < pend ? chunk : pend - p0;
-        ptrdiff_t bimg = p0 / (OH * OW), i = p0 % (OH * OW) / OW, j = p0 % OW;
-        for (ptrdiff_t q = 0; q < n; q++) {
-            px[q] = x + ((bimg * Hp + i * sh) * Wp + j * sw) * C;
-            if (++j == OW) {
-                j = 0;
-                if (++i == OH) i = 0, bimg++;
-            }
-        }
+        KT(field_corners)(px, x, Hp, Wp, C, OH, OW, sh, sw, p0, n);
         for (ptrdiff_t ob = 0; ob < nob; ob++) {
             VEC sum[KT_NV] = {0};                /* the chunk's share of db */
             for (ptrdiff_t q = 0; q < n; q++) {
