@@ -298,7 +298,9 @@ KT_TARGET static int KT(cnncore_dkernel_tasks)(
                 for (ptrdiff_t kb = g0; kb < g1; kb++) {
                     const ptrdiff_t *ko = koff + kb * KT_ROWS;
                     float *to = xpanel + ((kb - g0) * chunk + q) * KT_ROWS;
-                    if (ko[KT_ROWS - 1] - ko[0] == KT_ROWS - 1)   /* one run */
+                    /* offsets increase along a block (spare rows excepted), so
+                     * first and last KT_ROWS - 1 apart means one run */
+                    if (ko[KT_ROWS - 1] - ko[0] == KT_ROWS - 1)
                         memcpy(to, px[q] + ko[0], KT_ROWS * sizeof(float));
                     else
                         for (int r = 0; r < KT_ROWS; r++) to[r] = px[q][ko[r]];
