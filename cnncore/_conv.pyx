@@ -264,7 +264,9 @@ def pad_into(const floating[:, :, :, ::1] x,   # IN  (N, H, W, C)
 
 
 def direct_forward(const float[:, :, :, ::1] xp,     # IN  padded input (N, Hp, Wp, C)
-                   const float[:, :, ::1] wpack,     # IN  (ceil(O / cols), KH*KW*C, cols)
+                   const float[:, ::1] kernel,       # IN  (KH*KW*C, O) to pack on the way, or (0, 0)
+                   float[:, :, ::1] wpack,           # IN  packed (ceil(O / cols), KH*KW*C, cols), or
+                                                     #     scratch (nthreads, KH*KW*C, cols) with kernel
                    const float[::1] bias,            # IN  (O,) or empty: no bias
                    const Py_ssize_t[::1] off,        # IN  (ntaps,) offsets of runs into xp
                    float[:, :, :, ::1] y,            # OUT (N, OH, OW, O)
@@ -275,38 +277,50 @@ def direct_forward(const float[:, :, :, ::1] xp,     # IN  padded input (N, Hp, 
 
     Each output pixel reads ntaps runs of ``run`` contiguous values starting
     at its receptive field's corner plus ``off[t]``.  Tasks are handed out
-    dynamically, channel blocks after channel blocks (the threads share their
-    weights in cache), so a thread the OS holds back does not hold up the
-    others.  A task of several blocks computes each pixel tile's output
-    channels together: right when the weights are small, whose reuse the
-    block-after-block order would buy.
+    dynamically, channel blocks after channel blocks, so a thread the OS holds
+    back does not hold up the others; there are 4 per thread, or one per
+    channel block when that is more.  A task of several blocks computes each
+    pixel tile's output channels together: right when the weights are small,
+    whose reuse the block-after-block order would buy.
+    With ``kernel`` (and a group of 1), each task packs its block's weights
+    into its thread's part of ``wpack`` while it makes its first tile.
     """
     cdef int code = ISA_CODES[isa]
     cdef Py_ssize_t Hp = xp.shape[1], Wp = xp.shape[2], C = xp.shape[3]
     cdef Py_ssize_t OH = y.shape[1], OW = y.shape[2], O = y.shape[3]
     cdef Py_ssize_t P = y.shape[0] * OH * OW
-    cdef Py_ssize_t nblocks = wpack.shape[0], cols = wpack.shape[2]
+    cdef Py_ssize_t cols = wpack.shape[2], nblocks = (O + cols - 1) // cols
     cdef Py_ssize_t ngroups = (nblocks + group - 1) // group
     cdef Py_ssize_t rows = cnncore_isa_rows(code)
-    cdef Py_ssize_t nchunks = min(4 * nthreads, (P + 16 * rows - 1) // (16 * rows)) if nthreads > 1 else 1
+    cdef Py_ssize_t nchunks = min((4 * nthreads + ngroups - 1) // ngroups,
+                                  (P + 16 * rows - 1) // (16 * rows)) if nthreads > 1 else 1
     cdef Py_ssize_t chunk = ((P + rows - 1) // rows + nchunks - 1) // nchunks * rows
     cdef Py_ssize_t task, o0, p0, p1
+    cdef int tid
     cdef int ntaps = <int> off.shape[0]
     cdef bint has_bias = bias.shape[0] > 0
+    cdef bint packing = kernel.shape[0] > 0
     cdef const float* xptr = &xp[0, 0, 0, 0]
-    cdef const float* wptr = &wpack[0, 0, 0]
+    cdef const float* kptr = &kernel[0, 0] if packing else NULL
+    cdef float* wptr = &wpack[0, 0, 0]
     cdef const float* bptr = &bias[0] if has_bias else NULL
     cdef float* yptr = &y[0, 0, 0, 0]
     cdef Py_ssize_t wstride = wpack.shape[1] * cols
-    assert cnncore_isa_cols(code) == cols and nblocks * cols >= O and group >= 1
-    with nogil:
-        for task in prange(ngroups * nchunks, num_threads=nthreads, schedule="dynamic"):
+    assert cnncore_isa_cols(code) == cols and group >= 1
+    if packing:
+        assert group == 1 and wpack.shape[0] >= nthreads and kernel.shape[1] == O
+    else:
+        assert wpack.shape[0] == nblocks
+    with nogil, parallel(num_threads=nthreads):
+        tid = threadid()
+        for task in prange(ngroups * nchunks, schedule="dynamic"):
             o0 = task // nchunks * group * cols
             p0 = task % nchunks * chunk
             p1 = min(p0 + chunk, P)
             if p0 < p1:
                 cnncore_direct_block(code, xptr, Hp, Wp, C, OH, OW, sh, sw, &off[0], ntaps, run,
-                                     wptr + o0 // cols * wstride,
+                                     kptr + o0 if packing else NULL, O,
+                                     wptr + (tid if packing else o0 // cols) * wstride,
                                      bptr + o0 if has_bias else NULL, relu,
                                      yptr + o0, O, <int> min(group * cols, O - o0), p0, p1)
 

@@ -24,11 +24,11 @@ enum { CNNCORE_AVX512 = 0, CNNCORE_AVX2 = 1, CNNCORE_PORTABLE = 2 };
 #define CNNCORE_DIRECT_ARGS                                                     \
     const float *x, ptrdiff_t Hp, ptrdiff_t Wp, ptrdiff_t C,                    \
     ptrdiff_t OH, ptrdiff_t OW, ptrdiff_t sh, ptrdiff_t sw,                     \
-    const ptrdiff_t *off, int ntaps, ptrdiff_t run, const float *w,             \
-    const float *bias, int relu, float *y, ptrdiff_t ldy, int ncols,            \
-    ptrdiff_t p0, ptrdiff_t p1
-#define CNNCORE_DIRECT_PASS x, Hp, Wp, C, OH, OW, sh, sw, off, ntaps, run, w, bias, relu, \
-    y, ldy, ncols, p0, p1
+    const ptrdiff_t *off, int ntaps, ptrdiff_t run, const float *wsrc,          \
+    ptrdiff_t ldw, float *w, const float *bias, int relu, float *y,             \
+    ptrdiff_t ldy, int ncols, ptrdiff_t p0, ptrdiff_t p1
+#define CNNCORE_DIRECT_PASS x, Hp, Wp, C, OH, OW, sh, sw, off, ntaps, run, wsrc, ldw, w, \
+    bias, relu, y, ldy, ncols, p0, p1
 #define CNNCORE_DKERNEL_ARGS                                                    \
     const float *x, ptrdiff_t Hp, ptrdiff_t Wp, ptrdiff_t C,                    \
     ptrdiff_t OH, ptrdiff_t OW, ptrdiff_t sh, ptrdiff_t sw,                     \

@@ -10,8 +10,9 @@ cdef extern from "_direct.h" nogil:
     int cnncore_isa_rows(int isa)
     void cnncore_direct_block(int isa, const float* x, Py_ssize_t Hp, Py_ssize_t Wp, Py_ssize_t C,
                               Py_ssize_t OH, Py_ssize_t OW, Py_ssize_t sh, Py_ssize_t sw,
-                              const Py_ssize_t* off, int ntaps, Py_ssize_t run, const float* w,
-                              const float* bias, int relu, float* y, Py_ssize_t ldy, int ncols,
+                              const Py_ssize_t* off, int ntaps, Py_ssize_t run,
+                              const float* wsrc, Py_ssize_t ldw, float* w, const float* bias,
+                              int relu, float* y, Py_ssize_t ldy, int ncols,
                               Py_ssize_t p0, Py_ssize_t p1)
     int cnncore_dkernel_tasks(int isa, const float* x, Py_ssize_t Hp, Py_ssize_t Wp, Py_ssize_t C,
                                Py_ssize_t OH, Py_ssize_t OW, Py_ssize_t sh, Py_ssize_t sw,

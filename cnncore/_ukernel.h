@@ -19,9 +19,10 @@
  *
  * Both kernels need: every read of the input inside it (callers pad it);
  * the forward's weights packed as (ceil(O / KT_COLS), K, KT_COLS), zero
- * past O; the kernel gradient's dy with rows of a multiple of KT_COLS
- * values.  A partial block of columns is loaded and stored through a small
- * buffer, so nothing outside the output is written.
+ * past O (by the caller, or by the forward as it goes); the kernel
+ * gradient's dy with rows of a multiple of KT_COLS values.  A partial
+ * block of columns is loaded and stored through a small buffer, so nothing
+ * outside the output is written.
  */
 
 #define KT_CAT2(a, b) a##_##b
@@ -83,6 +84,20 @@ KT_INLINE void KT(store_block)(VEC acc[KT_ROWS][KT_NV], float *y, ptrdiff_t ldy,
             float tmp[KT_COLS];
             KT_UNROLL for (int v = 0; v < KT_NV; v++) KT(vstore)(tmp + v * KT_VW, acc[r][v]);
             for (int c = 0; c < ncols; c++) out[c] = accumulate ? out[c] + tmp[c] : tmp[c];
+        }
+    }
+}
+
+/* n rows of `ncols` floats from src (rows of lds floats) to rows of KT_COLS at dst, zero past ncols */
+KT_INLINE void KT(pack_rows)(float *dst, const float *src, ptrdiff_t lds, ptrdiff_t n, int ncols)
+{
+    for (ptrdiff_t k = 0; k < n; k++, dst += KT_COLS, src += lds) {
+        if (ncols == KT_COLS) {
+            KT_UNROLL for (int v = 0; v < KT_NV; v++)
+                KT(vstore)(dst + v * KT_VW, KT(vload)(src + v * KT_VW));
+        } else {
+            memcpy(dst, src, (size_t)ncols * sizeof(float));
+            memset(dst + ncols, 0, (size_t)(KT_COLS - ncols) * sizeof(float));
         }
     }
 }
@@ -161,12 +176,16 @@ KT_TARGET static void KT(cnncore_ukernel)(
  * these blocks, (blocks, ntaps*run, COLS); y: points at y[0, 0, 0, o0], rows of
  * ldy floats.  Pixels go tile by tile (a tile's receptive fields stay in L2),
  * within a tile block by block, and within a block the reduction chunk by
- * chunk (a chunk's weights stay in L1). */
+ * chunk (a chunk's weights stay in L1).
+ * With wsrc (else NULL), w is only a buffer of that size: the first tile packs
+ * each chunk into it from the weights wsrc (ntaps*run, ldw), from column 0,
+ * right before using it, and the later tiles read it packed.  That spares a
+ * pass packing the whole kernel first, through memory when it is large. */
 KT_TARGET static void KT(cnncore_direct_block)(
     const float *x, ptrdiff_t Hp, ptrdiff_t Wp, ptrdiff_t C,
     ptrdiff_t OH, ptrdiff_t OW, ptrdiff_t sh, ptrdiff_t sw,
-    const ptrdiff_t *off, int ntaps, ptrdiff_t run, const float *w, const float *bias, int relu,
-    float *y, ptrdiff_t ldy, int ncols, ptrdiff_t p0, ptrdiff_t p1)
+    const ptrdiff_t *off, int ntaps, ptrdiff_t run, const float *wsrc, ptrdiff_t ldw, float *w,
+    const float *bias, int relu, float *y, ptrdiff_t ldy, int ncols, ptrdiff_t p0, ptrdiff_t p1)
 {
     enum { PTILE = 32 * KT_ROWS, KC = 128 * 64 / KT_COLS };
     const float *src[PTILE + KT_ROWS];
@@ -185,25 +204,30 @@ KT_TARGET static void KT(cnncore_direct_block)(
         KT(field_corners)(src, x, Hp, Wp, C, OH, OW, sh, sw, tp0, n);
         for (ptrdiff_t q = n; q < n + KT_ROWS; q++)  /* spare rows re-read pixel tp0 */
             src[q] = src[0];
+        int packing = wsrc && tp0 == p0;      /* the first tile packs the weights */
         for (int o0 = 0; o0 < ncols; o0 += KT_COLS) {
             int nc = ncols - o0 < KT_COLS ? ncols - o0 : KT_COLS;
-            const float *wb = w + o0 * K;        /* block o0 / COLS, K * COLS floats each */
+            float *wb = w + o0 * K;              /* block o0 / COLS, K * COLS floats each */
             for (ptrdiff_t k0 = 0; k0 < K; k0 += kc) {
                 ptrdiff_t k1 = k0 + kc < K ? k0 + kc : K;
+                if (packing)
+                    KT(pack_rows)(wb + k0 * KT_COLS, wsrc + k0 * ldw + o0, ldw, k1 - k0, nc);
                 /* While this chunk's weights are in use, the next chunk's (after the
                  * last, the first again, for the next tile) are fetched toward the
-                 * cache, a share per call: else each tile waits for them anew. */
+                 * cache, a share per call: else each tile waits for them anew.  Rows
+                 * of COLS floats, whole cache lines of 16, packed or not yet. */
                 ptrdiff_t kn0 = k1 < K ? k1 : 0, kn1 = kn0 + kc < K ? kn0 + kc : K;
-                const float *wnext = wb + kn0 * KT_COLS;
-                ptrdiff_t nnext = (kn1 - kn0) * KT_COLS, ncalls = (n + KT_ROWS - 1) / KT_ROWS;
-                /* floats per call, in whole cache lines of 16 */
-                ptrdiff_t share = (nnext + 16 * ncalls - 1) / (16 * ncalls) * 16;
+                int unpacked = packing && kn0 > 0;
+                const float *wnext = unpacked ? wsrc + kn0 * ldw + o0 : wb + kn0 * KT_COLS;
+                ptrdiff_t ldn = unpacked ? ldw : KT_COLS, lines = KT_COLS / 16;
+                ptrdiff_t nnext = (kn1 - kn0) * lines, ncalls = (n + KT_ROWS - 1) / KT_ROWS;
+                ptrdiff_t share = (nnext + ncalls - 1) / ncalls;     /* lines per call */
                 for (ptrdiff_t q = 0; q < n; q += KT_ROWS) {
                     int nrows = n - q < KT_ROWS ? (int)(n - q) : KT_ROWS;
                     ptrdiff_t e0 = q / KT_ROWS * share;
                     ptrdiff_t e1 = e0 + share < nnext ? e0 + share : nnext;
-                    for (ptrdiff_t e = e0; e < e1; e += 16)
-                        __builtin_prefetch(wnext + e, 0, 2);
+                    for (ptrdiff_t e = e0; e < e1; e++)
+                        __builtin_prefetch(wnext + e / lines * ldn + e % lines * 16, 0, 2);
                     KT(cnncore_ukernel)(src + q, off, run, k0, k1, K, wb + k0 * KT_COLS,
                                         bias ? bias + o0 : NULL, relu,
                                         y + (tp0 + q) * ldy + o0, ldy, nrows, nc);

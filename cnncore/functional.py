@@ -412,13 +412,22 @@ def _conv_direct(x, kernel, bias, y, stride, dilation, pt, pl, nthreads, flip, i
     C, O = x.shape[3], y.shape[3]
     OH, OW = y.shape[1:3]
     cols = _conv.isa_block(isa)[1]
-    wpack = _scratch((-(-O // cols), KH * KW * C, cols), x.dtype, "packed")
-    _conv.pack_weights(kernel, wpack, flip, nthreads)
-    group = wpack.shape[0] if wpack.nbytes <= SMALL_WEIGHTS_BYTES else 1
+    K, nblocks = KH * KW * C, -(-O // cols)
+    if flip or K * nblocks * cols * x.itemsize <= SMALL_WEIGHTS_BYTES:
+        # packed once for all tasks: small weights, or the flipped kernel (a transpose)
+        wsrc = np.empty((0, 0), x.dtype)
+        wpack = _scratch((nblocks, K, cols), x.dtype, "packed")
+        _conv.pack_weights(kernel, wpack, flip, nthreads)
+        group = nblocks if wpack.nbytes <= SMALL_WEIGHTS_BYTES else 1
+    else:
+        # each task packs its block as it goes, into its thread's buffer
+        wsrc = kernel.reshape(K, O)
+        wpack = _scratch((nthreads, K, cols), x.dtype, "packed")
+        group = 1
     for images, src, off, run, sh, sw in _direct_sources(x, KH, KW, OH, OW, stride, dilation,
                                                          pt, pl, nthreads):
-        _conv.direct_forward(src, wpack, bias, off, y[images], run, sh, sw, relu, isa, group,
-                             nthreads)
+        _conv.direct_forward(src, wsrc, wpack, bias, off, y[images], run, sh, sw, relu, isa,
+                             group, nthreads)
 
 
 def _conv_dkernel(x, dy, KH, KW, stride, dilation, pt, pl):

@@ -188,10 +188,13 @@ static void run_case(const Case *c, const int *isas, int nisas)
                 }
 
         /* forward: whole pixel range, then 2 and 3 sub-ranges (not multiples of rows),
-         * a call per block of channels, then one call for all of them; y has a guard
-         * row after its P rows, checked like the other blocks */
+         * a call per block of channels, then one call for all of them; with the
+         * weights packed first, then packed by each call into a buffer of NaN; y has
+         * a guard row after its P rows, checked like the other blocks */
         float *y = xmalloc(sizeof(float) * (P + 1) * O);
         float *before = xmalloc(sizeof(float) * (P + 1) * O);
+        float *wbuf = xmalloc(sizeof(float) * nb * K * cols);
+        for (int packing = 0; packing <= 1; packing++)
         for (int all = 0; all <= 1; all++)
             for (int nsplit = 1; nsplit <= 3; nsplit++) {
                 long stray = 0;
@@ -203,8 +206,11 @@ static void run_case(const Case *c, const int *isas, int nisas)
                         ptrdiff_t p0 = split_point(P, s, nsplit), p1 = split_point(P, s + 1, nsplit);
                         if (p0 >= p1) continue;
                         memcpy(before, y, sizeof(float) * (P + 1) * O);
+                        for (size_t i = 0; i < (size_t)nb * K * cols; i++) wbuf[i] = NAN;
                         cnncore_direct_block(isa, x, Hp, Wp, C, OH, OW, c->sh, c->sw, off, ntaps,
-                                             run, wpack + (size_t)(o0 / cols) * K * cols,
+                                             run, packing ? kern + o0 : NULL, O,
+                                             packing ? wbuf
+                                                     : wpack + (size_t)(o0 / cols) * K * cols,
                                              c->bias ? bias + o0 : NULL, c->relu, y + o0, O,
                                              ncols, p0, p1);
                         for (ptrdiff_t p = 0; p <= P; p++)   /* nothing else changed */
@@ -214,8 +220,9 @@ static void run_case(const Case *c, const int *isas, int nisas)
                                     stray++;
                     }
                 }
-                snprintf(what, sizeof what, "forward (%d pixel range%s, %s)", nsplit,
-                         nsplit > 1 ? "s" : "", all ? "all blocks at once" : "block by block");
+                snprintf(what, sizeof what, "forward (%d pixel range%s, %s%s)", nsplit,
+                         nsplit > 1 ? "s" : "", all ? "all blocks at once" : "block by block",
+                         packing ? ", packing as it goes" : "");
                 check(c, name, what, max_err(y, yref, (size_t)P * O), yscale, stray);
             }
 
@@ -254,7 +261,7 @@ static void run_case(const Case *c, const int *isas, int nisas)
                          splits[split]);
                 check(c, name, what, max_err(dbf, dbref, (size_t)O), dbscale, 0);
             }
-        free(wpack); free(y); free(before); free(dyp); free(dk); free(db);
+        free(wpack); free(wbuf); free(y); free(before); free(dyp); free(dk); free(db);
     }
     free(x); free(kern); free(bias); free(dy); free(yref); free(dkref); free(dbref);
 }
