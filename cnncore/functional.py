@@ -224,8 +224,9 @@ def _scratch(shape, dtype, slot="col"):
 # Outputs: large arrays come from a pool of buffers that nothing refers to any
 # more.  A training step makes arrays of the same sizes step after step; reused,
 # they cost no fresh pages.  Every array handed out is a view of a pooled
-# buffer (NumPy points a view's base at the array owning the memory), so the
-# buffer's reference count says whether any of them is still alive.
+# buffer of its size or larger (NumPy points a view's base at the array owning
+# the memory), so the buffer's reference count says whether any of them is
+# still alive.
 
 POOL_MIN_BYTES = 1 << 20    # smaller arrays: np.empty (malloc reuses those itself)
 POOL_AGE = 512              # a buffer not handed out in this many requests is let go
@@ -242,11 +243,13 @@ def _fresh(shape, dtype, zero=False):
         local = _scratch_local.__dict__
         pool = local.setdefault("pool", {})         # nbytes -> [[raw buffer, last request]]
         clock = local["clock"] = local.get("clock", 0) + 1
-        entries = pool.setdefault(nbytes, [])
-        entry = next((e for e in entries if sys.getrefcount(e[0]) == _FREE_REFS), None)
+        # the smallest free buffer that is large enough: a step's arrays of one size
+        # take those another size left, so the pool stays nearer the step's peak
+        entry = next((e for size in sorted(pool) if size >= nbytes
+                      for e in pool[size] if sys.getrefcount(e[0]) == _FREE_REFS), None)
         if entry is None:
             entry = [np.empty(nbytes + 64, dtype=np.uint8), clock]
-            entries.append(entry)
+            pool.setdefault(nbytes, []).append(entry)
         entry[1] = clock
         for size, es in list(pool.items()):
             es[:] = [e for e in es if clock - e[1] <= POOL_AGE or sys.getrefcount(e[0]) > _FREE_REFS]

@@ -295,3 +295,23 @@ def test_zero_channels_forward_and_backward_match_reference(C, O):
     for g, w, name in zip(got, want, ("dx", "dkernel", "dbias")):
         assert g.shape == w.shape, name
         np.testing.assert_array_equal(g, w, err_msg=name)
+
+
+def test_large_outputs_come_from_a_pool_that_never_hands_out_a_live_buffer(monkeypatch):
+    """An output of POOL_MIN_BYTES or more is a view of a pooled buffer: never one a live
+    array still uses, and a freed buffer goes to the next array that fits in it, even a
+    smaller one (a training step's arrays of one size reuse what another size left)."""
+    F = importlib.import_module("cnncore.functional")
+    monkeypatch.setitem(F._scratch_local.__dict__, "pool", {})
+    n = F.POOL_MIN_BYTES // 4                 # float32 values of the smallest pooled array
+    big = F._fresh((3, n), np.float32)
+    small = F._fresh((n,), np.float32)
+    assert not np.shares_memory(big, small)
+    where = big.ctypes.data
+    del big
+    again = F._fresh((2, n), np.float32)      # fits in big's buffer, the only free one
+    assert again.ctypes.data == where and again.ctypes.data % 64 == 0
+    other = F._fresh((2, n), np.float32)      # while `again` lives: a buffer of its own
+    assert not np.shares_memory(other, again) and not np.shares_memory(other, small)
+    other[...], again[...], small[...] = 1, 2, 3
+    assert (other == 1).all() and (again == 2).all() and (small == 3).all()
