@@ -214,8 +214,9 @@ KT_TARGET static void KT(cnncore_direct_block)(
                     KT(pack_rows)(wb + k0 * KT_COLS, wsrc + k0 * ldw + o0, ldw, k1 - k0, nc);
                 /* While this chunk's weights are in use, the next chunk's (after the
                  * last, the first again, for the next tile) are fetched toward the
-                 * cache, a share per call: else each tile waits for them anew.  Rows
-                 * of COLS floats, whole cache lines of 16, packed or not yet. */
+                 * cache, a share per call: else each tile waits for them anew.  They
+                 * are rows of COLS floats, COLS / 16 cache lines each: packed in w,
+                 * or still in wsrc when this tile has yet to pack them. */
                 ptrdiff_t kn0 = k1 < K ? k1 : 0, kn1 = kn0 + kc < K ? kn0 + kc : K;
                 int unpacked = packing && kn0 > 0;
                 const float *wnext = unpacked ? wsrc + kn0 * ldw + o0 : wb + kn0 * KT_COLS;

@@ -194,9 +194,9 @@ static void run_case(const Case *c, const int *isas, int nisas)
         float *y = xmalloc(sizeof(float) * (P + 1) * O);
         float *before = xmalloc(sizeof(float) * (P + 1) * O);
         float *wbuf = xmalloc(sizeof(float) * nb * K * cols);
-        for (int packing = 0; packing <= 1; packing++)
-        for (int all = 0; all <= 1; all++)
+        for (int variant = 0; variant < 4; variant++)
             for (int nsplit = 1; nsplit <= 3; nsplit++) {
+                int packing = variant / 2, all = variant % 2;
                 long stray = 0;
                 int per = all ? nb * cols : cols;   /* channels per call */
                 for (ptrdiff_t i = 0; i < (P + 1) * O; i++) y[i] = NAN;
