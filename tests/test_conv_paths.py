@@ -30,8 +30,9 @@ PATHS = {
     "tiles": dict(MICROKERNEL=None, BIG_GEMM_BYTES=0, TILE_BYTES=2048),
     # the CPU's own micro-kernel, its padded or im2col copy of x made one image at a time
     "per_image": dict(MICROKERNEL=cnncore._isa.microkernel({}), SOURCE_BYTES=1),
-    # the CPU's own micro-kernel, a task per block of output channels (as for big weights;
-    # small ones, as all of these, make every block of a task's pixels together)
+    # the CPU's own micro-kernel, a task per block of output channels that packs its
+    # weights as it goes (as for big weights; small ones, as all of these, are packed
+    # first and make every block of a task's pixels together)
     "block_per_task": dict(MICROKERNEL=cnncore._isa.microkernel({}), SMALL_WEIGHTS_BYTES=0),
 }
 
