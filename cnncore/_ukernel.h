@@ -319,13 +319,18 @@ KT_TARGET static int KT(cnncore_dkernel_tasks)(
         }
         for (ptrdiff_t g0 = kbeg; g0 < kend; g0 += DK_GROUP) {
             ptrdiff_t g1 = g0 + DK_GROUP < kend ? g0 + DK_GROUP : kend;
+            /* offsets increase along a block (spare rows excepted), so first and
+             * last KT_ROWS - 1 apart means the block is one run of x */
+            int onerun[DK_GROUP];
+            for (ptrdiff_t kb = g0; kb < g1; kb++) {
+                const ptrdiff_t *ko = koff + kb * KT_ROWS;
+                onerun[kb - g0] = ko[KT_ROWS - 1] - ko[0] == KT_ROWS - 1;
+            }
             for (ptrdiff_t q = 0; q < n; q++)
                 for (ptrdiff_t kb = g0; kb < g1; kb++) {
                     const ptrdiff_t *ko = koff + kb * KT_ROWS;
                     float *to = xpanel + ((kb - g0) * chunk + q) * KT_ROWS;
-                    /* offsets increase along a block (spare rows excepted), so
-                     * first and last KT_ROWS - 1 apart means one run */
-                    if (ko[KT_ROWS - 1] - ko[0] == KT_ROWS - 1)
+                    if (onerun[kb - g0])
                         memcpy(to, px[q] + ko[0], KT_ROWS * sizeof(float));
                     else
                         for (int r = 0; r < KT_ROWS; r++) to[r] = px[q][ko[r]];

@@ -416,12 +416,13 @@ def _conv_direct(x, kernel, bias, y, stride, dilation, pt, pl, nthreads, flip, i
     OH, OW = y.shape[1:3]
     cols = _conv.isa_block(isa)[1]
     K, nblocks = KH * KW * C, -(-O // cols)
-    if flip or K * nblocks * cols * x.itemsize <= SMALL_WEIGHTS_BYTES:
+    small = K * nblocks * cols * x.itemsize <= SMALL_WEIGHTS_BYTES
+    if small or flip:
         # packed once for all tasks: small weights, or the flipped kernel (a transpose)
         wsrc = np.empty((0, 0), x.dtype)
         wpack = _scratch((nblocks, K, cols), x.dtype, "packed")
         _conv.pack_weights(kernel, wpack, flip, nthreads)
-        group = nblocks if wpack.nbytes <= SMALL_WEIGHTS_BYTES else 1
+        group = nblocks if small else 1
     else:
         # each task packs its block as it goes, into its thread's buffer
         wsrc = kernel.reshape(K, O)
