@@ -31,9 +31,11 @@ import torch.nn.functional as TF
 from numpy.lib.stride_tricks import sliding_window_view
 from threadpoolctl import threadpool_info, threadpool_limits
 
-import cnncore
-import cnncore.functional as F
-from cnncore._isa import cpu_name, effective
+# as given, before cnncore sets it: a restart for --isa must not hand its PASSIVE to PyTorch
+WAIT_POLICY_GIVEN = os.environ.get("OMP_WAIT_POLICY")
+import cnncore  # noqa: E402
+import cnncore.functional as F  # noqa: E402
+from cnncore._isa import cpu_name, effective  # noqa: E402
 
 # (input side, C_in, C_out): the distinct 3x3 convolutions of VGG-19 at 224x224
 VGG19_CONVS = [(224, 3, 64), (224, 64, 64), (112, 64, 128), (112, 128, 128), (56, 128, 256),
@@ -250,6 +252,10 @@ def main():
     if args.isa and os.environ.get("CNNCORE_ISA") != args.isa:
         env = dict(os.environ, CNNCORE_ISA=args.isa, ATEN_CPU_CAPABILITY=args.isa,
                    ONEDNN_MAX_CPU_ISA="AVX512_CORE" if args.isa == "avx512" else "AVX2")
+        # Under PASSIVE, both frameworks' threads sleep between calls, and a call
+        # made after SETTLE_SECONDS of idleness ran at about half speed on this VM.
+        if WAIT_POLICY_GIVEN is None:
+            env.pop("OMP_WAIT_POLICY", None)
         os.execve(sys.executable, [sys.executable] + sys.argv, env)
 
     blas = [f"{i['internal_api']} {i['version']} ({i.get('architecture')})" for i in threadpool_info()]
