@@ -16,7 +16,7 @@ from scipy.linalg.cython_blas cimport dgemm, sgemm
 
 from cnncore._direct cimport (CNNCORE_AVX2, CNNCORE_AVX512, CNNCORE_PORTABLE,
                              cnncore_direct_block, cnncore_dkernel_tasks, cnncore_isa_cols,
-                             cnncore_isa_rows, cnncore_isa_supported)
+                             cnncore_isa_rows, cnncore_isa_supported, cnncore_cpu_is_amd)
 
 
 cdef inline void _gemm(char transa, char transb, int m, int n, int k,
@@ -233,6 +233,11 @@ def isa_supported(str isa):
     return bool(cnncore_isa_supported(ISA_CODES[isa]))
 
 
+def cpu_is_amd():
+    """True on an AMD CPU (x86-64, GCC or Clang build)."""
+    return bool(cnncore_cpu_is_amd())
+
+
 def isa_block(str isa):
     """(rows, columns) of the micro-kernel's register block: columns are output channels."""
     code = ISA_CODES[isa]
@@ -271,7 +276,7 @@ def direct_forward(const float[:, :, :, ::1] xp,     # IN  padded input (N, Hp, 
                    const Py_ssize_t[::1] off,        # IN  (ntaps,) offsets of runs into xp
                    float[:, :, :, ::1] y,            # OUT (N, OH, OW, O)
                    Py_ssize_t run, int sh, int sw, bint relu, str isa, int group,
-                   int nthreads):
+                   Py_ssize_t kc, int nthreads):
     """y = conv(xp, w) + bias (then max(y, 0) with relu); tasks are (``group``
     channel blocks, pixel chunk) pairs.
 
@@ -281,7 +286,8 @@ def direct_forward(const float[:, :, :, ::1] xp,     # IN  padded input (N, Hp, 
     back does not hold up the others; there are 4 per thread, or one per
     channel block when that is more.  A task of several blocks computes each
     pixel tile's output channels together: right when the weights are small,
-    whose reuse the block-after-block order would buy.
+    whose reuse the block-after-block order would buy.  The reduction goes in
+    chunks of ``kc`` indices (0: in one).
     With ``kernel`` (and a group of 1), each task packs its block's weights
     into its thread's part of ``wpack`` while it makes its first tile.
     """
@@ -322,7 +328,7 @@ def direct_forward(const float[:, :, :, ::1] xp,     # IN  padded input (N, Hp, 
                                      kptr + o0 if packing else NULL, O,
                                      wptr + (tid if packing else o0 // cols) * wstride,
                                      bptr + o0 if has_bias else NULL, relu,
-                                     yptr + o0, O, <int> min(group * cols, O - o0), p0, p1)
+                                     yptr + o0, O, <int> min(group * cols, O - o0), kc, p0, p1)
 
 
 def direct_dkernel(const float[:, :, :, ::1] xp,     # IN  padded input (N, Hp, Wp, C)

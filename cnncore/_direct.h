@@ -26,9 +26,9 @@ enum { CNNCORE_AVX512 = 0, CNNCORE_AVX2 = 1, CNNCORE_PORTABLE = 2 };
     ptrdiff_t OH, ptrdiff_t OW, ptrdiff_t sh, ptrdiff_t sw,                     \
     const ptrdiff_t *off, int ntaps, ptrdiff_t run, const float *wsrc,          \
     ptrdiff_t ldw, float *w, const float *bias, int relu, float *y,             \
-    ptrdiff_t ldy, int ncols, ptrdiff_t p0, ptrdiff_t p1
+    ptrdiff_t ldy, int ncols, ptrdiff_t kc, ptrdiff_t p0, ptrdiff_t p1
 #define CNNCORE_DIRECT_PASS x, Hp, Wp, C, OH, OW, sh, sw, off, ntaps, run, wsrc, ldw, w, \
-    bias, relu, y, ldy, ncols, p0, p1
+    bias, relu, y, ldy, ncols, kc, p0, p1
 #define CNNCORE_DKERNEL_ARGS                                                    \
     const float *x, ptrdiff_t Hp, ptrdiff_t Wp, ptrdiff_t C,                    \
     ptrdiff_t OH, ptrdiff_t OW, ptrdiff_t sh, ptrdiff_t sw,                     \
@@ -83,6 +83,17 @@ static int cnncore_isa_supported(int isa)
     return isa == CNNCORE_PORTABLE;
 }
 
+/* 1 on an AMD CPU (see cnncore.functional.CHUNK_BYTES) */
+static int cnncore_cpu_is_amd(void)
+{
+#ifdef CNNCORE_HAVE_X86
+    __builtin_cpu_init();
+    return __builtin_cpu_is("amd");
+#else
+    return 0;
+#endif
+}
+
 /* The register block of an instance: columns (channels) and rows */
 static int cnncore_isa_cols(int isa)
 {
@@ -122,6 +133,7 @@ static int cnncore_dkernel_tasks(int isa, CNNCORE_DKERNEL_ARGS)
 static int cnncore_isa_supported(int isa) { return 0; }
 static int cnncore_isa_cols(int isa) { return 16; }
 static int cnncore_isa_rows(int isa) { return 6; }
+static int cnncore_cpu_is_amd(void) { return 0; }
 /* never called (no instance is supported): stop loudly if one ever is */
 static void cnncore_direct_block(int isa, CNNCORE_DIRECT_ARGS) { abort(); }
 static int cnncore_dkernel_tasks(int isa, CNNCORE_DKERNEL_ARGS) { abort(); return -1; }

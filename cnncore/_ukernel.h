@@ -176,7 +176,8 @@ KT_TARGET static void KT(cnncore_ukernel)(
  * these blocks, (blocks, ntaps*run, COLS); y: points at y[0, 0, 0, o0], rows of
  * ldy floats.  Pixels go tile by tile (a tile's receptive fields stay in L2),
  * within a tile block by block, and within a block the reduction chunk by
- * chunk (a chunk's weights stay in L1).
+ * chunk, kc indices each (a chunk's weights stay in L1; kc = 0: the whole
+ * reduction in one chunk, the weights streamed from L2).
  * With wsrc (else NULL), w is only a buffer of that size: the first tile packs
  * each chunk into it from the weights wsrc (ntaps*run, ldw), from column 0,
  * right before using it, and the later tiles read it packed.  That spares a
@@ -185,9 +186,10 @@ KT_TARGET static void KT(cnncore_direct_block)(
     const float *x, ptrdiff_t Hp, ptrdiff_t Wp, ptrdiff_t C,
     ptrdiff_t OH, ptrdiff_t OW, ptrdiff_t sh, ptrdiff_t sw,
     const ptrdiff_t *off, int ntaps, ptrdiff_t run, const float *wsrc, ptrdiff_t ldw, float *w,
-    const float *bias, int relu, float *y, ptrdiff_t ldy, int ncols, ptrdiff_t p0, ptrdiff_t p1)
+    const float *bias, int relu, float *y, ptrdiff_t ldy, int ncols, ptrdiff_t kc, ptrdiff_t p0,
+    ptrdiff_t p1)
 {
-    enum { PTILE = 32 * KT_ROWS, KC = 128 * 64 / KT_COLS };
+    enum { PTILE = 32 * KT_ROWS };
     const float *src[PTILE + KT_ROWS];
     ptrdiff_t K = ntaps * run;
     if (p1 <= p0 || K <= 0)
@@ -195,8 +197,8 @@ KT_TARGET static void KT(cnncore_direct_block)(
     /* tiles and chunks of even sizes (no small leftover at the end) */
     ptrdiff_t ntiles = (p1 - p0 + PTILE - 1) / PTILE;
     ptrdiff_t tile = ((p1 - p0 + ntiles - 1) / ntiles + KT_ROWS - 1) / KT_ROWS * KT_ROWS;
-    ptrdiff_t nchunks = (K + KC - 1) / KC;
-    ptrdiff_t kc = (K + nchunks - 1) / nchunks;
+    ptrdiff_t nchunks = kc > 0 ? (K + kc - 1) / kc : 1;
+    kc = (K + nchunks - 1) / nchunks;
     if (tile > PTILE) tile = PTILE;
     for (ptrdiff_t tp0 = p0; tp0 < p1; tp0 += tile) {
         ptrdiff_t tp1 = tp0 + tile < p1 ? tp0 + tile : p1;
@@ -216,12 +218,15 @@ KT_TARGET static void KT(cnncore_direct_block)(
                  * last, the first again, for the next tile) are fetched toward the
                  * cache, a share per call: else each tile waits for them anew.  They
                  * are rows of COLS floats, COLS / 16 cache lines each: packed in w,
-                 * or still in wsrc when this tile has yet to pack them. */
+                 * or still in wsrc when this tile has yet to pack them.  A single
+                 * chunk is not fetched again: it is the one in use (and when it is
+                 * the whole reduction, fetching it ahead evicts what runs now). */
                 ptrdiff_t kn0 = k1 < K ? k1 : 0, kn1 = kn0 + kc < K ? kn0 + kc : K;
                 int unpacked = packing && kn0 > 0;
                 const float *wnext = unpacked ? wsrc + kn0 * ldw + o0 : wb + kn0 * KT_COLS;
                 ptrdiff_t ldn = unpacked ? ldw : KT_COLS, lines = KT_COLS / 16;
-                ptrdiff_t nnext = (kn1 - kn0) * lines, ncalls = (n + KT_ROWS - 1) / KT_ROWS;
+                ptrdiff_t nnext = nchunks > 1 ? (kn1 - kn0) * lines : 0;
+                ptrdiff_t ncalls = (n + KT_ROWS - 1) / KT_ROWS;
                 ptrdiff_t share = (nnext + ncalls - 1) / ncalls;     /* lines per call */
                 for (ptrdiff_t q = 0; q < n; q += KT_ROWS) {
                     int nrows = n - q < KT_ROWS ? (int)(n - q) : KT_ROWS;

@@ -277,6 +277,13 @@ SOURCE_BYTES = 16 << 20     # its zero-padded (or im2col) copy of x: this much a
 SMALL_WEIGHTS_BYTES = 1 << 20   # a kernel up to this size (half an L2): forward tasks make
                             # all the output channels of their pixels, else one block; each
                             # thread makes the kernel gradient of its own pixels
+# Its forward's reduction goes in chunks of CHUNK_BYTES of packed weights, one staying
+# in L1 while a tile's pixels pass it; 0: in one chunk, the weights streamed from L2.  AMD's
+# Zen 4 runs its 512-bit FMAs in two halves, which leaves time to stream them: there the
+# AVX-512 forward ran 5-8 % faster unchunked, while on Intel's AVX-512 bigger chunks ran
+# slower (benchmarks/RESULTS.md).
+CHUNK_BYTES = {"avx512": 0 if _conv.cpu_is_amd() else 32 << 10, "avx2": 32 << 10,
+               "portable": 32 << 10}
 # - otherwise im2col + BLAS: up to BIG_GEMM_BYTES of column matrix, one im2col
 #   and one multi-threaded GEMM; above, tiles of about TILE_BYTES of column
 #   matrix, each thread running im2col + a single-threaded GEMM on its tiles.
@@ -417,6 +424,7 @@ def _conv_direct(x, kernel, bias, y, stride, dilation, pt, pl, nthreads, flip, i
     cols = _conv.isa_block(isa)[1]
     K, nblocks = KH * KW * C, -(-O // cols)
     small = K * nblocks * cols * x.itemsize <= SMALL_WEIGHTS_BYTES
+    kc = -(-CHUNK_BYTES[isa] // (cols * x.itemsize))      # reduction indices per chunk
     if small or flip:
         # packed once for all tasks: small weights, or the flipped kernel (a transpose)
         wsrc = np.empty((0, 0), x.dtype)
@@ -431,7 +439,7 @@ def _conv_direct(x, kernel, bias, y, stride, dilation, pt, pl, nthreads, flip, i
     for images, src, off, run, sh, sw in _direct_sources(x, KH, KW, OH, OW, stride, dilation,
                                                          pt, pl, nthreads):
         _conv.direct_forward(src, wsrc, wpack, bias, off, y[images], run, sh, sw, relu, isa,
-                             group, nthreads)
+                             group, kc, nthreads)
 
 
 def _conv_dkernel(x, dy, KH, KW, stride, dilation, pt, pl):

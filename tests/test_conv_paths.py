@@ -34,6 +34,13 @@ PATHS = {
     # weights as it goes (as for big weights; small ones, as all of these, are packed
     # first and make every block of a task's pixels together)
     "block_per_task": dict(MICROKERNEL=cnncore._isa.microkernel({}), SMALL_WEIGHTS_BYTES=0),
+    # the CPU's own micro-kernel, its forward's reduction in one chunk, or in chunks of
+    # 5 indices (whatever the CPU's default is: AMD's AVX-512 runs one chunk)
+    "one_chunk": dict(MICROKERNEL=cnncore._isa.microkernel({}),
+                      CHUNK_BYTES=dict.fromkeys(MICROKERNELS, 0)),
+    "small_chunks": dict(MICROKERNEL=cnncore._isa.microkernel({}),
+                         CHUNK_BYTES={isa: 5 * 4 * cnncore._conv.isa_block(isa)[1]
+                                      for isa in MICROKERNELS}),
 }
 
 CASES = [

@@ -189,14 +189,18 @@ static void run_case(const Case *c, const int *isas, int nisas)
 
         /* forward: whole pixel range, then 2 and 3 sub-ranges (not multiples of rows),
          * a call per block of channels, then one call for all of them; with the
-         * weights packed first, then packed by each call into a buffer of NaN; y has
-         * a guard row after its P rows, checked like the other blocks */
+         * weights packed first, then packed by each call into a buffer of NaN; the
+         * reduction in chunks of cnncore.functional's default (32 KiB of weights), of
+         * 5 indices (ending mid-run), and in one; y has a guard row after its P rows,
+         * checked like the other blocks */
+        const ptrdiff_t kcs[] = {32768 / (cols * (ptrdiff_t)sizeof(float)), 5, 0};
         float *y = xmalloc(sizeof(float) * (P + 1) * O);
         float *before = xmalloc(sizeof(float) * (P + 1) * O);
         float *wbuf = xmalloc(sizeof(float) * nb * K * cols);
-        for (int variant = 0; variant < 4; variant++)
+        for (int variant = 0; variant < 12; variant++)
             for (int nsplit = 1; nsplit <= 3; nsplit++) {
-                int packing = variant / 2, all = variant % 2;
+                int packing = variant / 2 % 2, all = variant % 2;
+                ptrdiff_t kc = kcs[variant / 4];
                 long stray = 0;
                 int per = all ? nb * cols : cols;   /* channels per call */
                 for (ptrdiff_t i = 0; i < (P + 1) * O; i++) y[i] = NAN;
@@ -212,7 +216,7 @@ static void run_case(const Case *c, const int *isas, int nisas)
                                              packing ? wbuf
                                                      : wpack + (size_t)(o0 / cols) * K * cols,
                                              c->bias ? bias + o0 : NULL, c->relu, y + o0, O,
-                                             ncols, p0, p1);
+                                             ncols, kc, p0, p1);
                         for (ptrdiff_t p = 0; p <= P; p++)   /* nothing else changed */
                             for (int o = 0; o < O; o++)
                                 if ((p < p0 || p >= p1 || o < o0 || o >= o0 + ncols) &&
@@ -220,9 +224,9 @@ static void run_case(const Case *c, const int *isas, int nisas)
                                     stray++;
                     }
                 }
-                snprintf(what, sizeof what, "forward (%d pixel range%s, %s%s)", nsplit,
-                         nsplit > 1 ? "s" : "", all ? "all blocks at once" : "block by block",
-                         packing ? ", packing as it goes" : "");
+                snprintf(what, sizeof what, "forward (%d pixel range%s, %s%s, chunks of %td)",
+                         nsplit, nsplit > 1 ? "s" : "", all ? "all blocks at once" : "block by block",
+                         packing ? ", packing as it goes" : "", kc);
                 check(c, name, what, max_err(y, yref, (size_t)P * O), yscale, stray);
             }
 
@@ -269,6 +273,7 @@ static void run_case(const Case *c, const int *isas, int nisas)
 int main(void)
 {
     int isas[3], nisas = 0;
+    printf("CPU: %s\n", cnncore_cpu_is_amd() ? "AMD" : "not AMD");
     printf("instances:");
     for (int isa = CNNCORE_AVX512; isa <= CNNCORE_PORTABLE; isa++) {
         if (!cnncore_isa_supported(isa)) {
