@@ -19,11 +19,16 @@ def relu_into(const floating[::1] x, floating[::1] out, int nthreads):
 
 def relu_backward_into(const floating[::1] dy, const floating[::1] x, floating[::1] out,
                        int nthreads):
-    """out = dy where x > 0, else 0."""
+    """out = dy where x > 0, else 0.
+
+    dy is read whatever x is: a load only where x > 0 would keep the compiler
+    from vectorising the loop (it ran at a fifth of memory speed)."""
     cdef Py_ssize_t i, n = x.shape[0]
+    cdef floating d
     with nogil:
         for i in prange(n, num_threads=nthreads, schedule="static"):
-            out[i] = dy[i] if x[i] > 0 else 0
+            d = dy[i]
+            out[i] = d if x[i] > 0 else 0
 
 
 def channel_sums(const floating[:, ::1] x,   # IN  (rows, C)
