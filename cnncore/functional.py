@@ -955,8 +955,10 @@ def max_pool2d_backward(dy, x, pool_size=2, stride=None, padding="valid"):
                     or _pool_nchw_hint(dy.shape, x.shape, pool, stride, padding))
     dx = _fresh(x.shape, x.dtype, zero=True)
     if dy.size:
-        _pool.max_pool_backward(contiguous(dy), x, dx, pool[0], pool[1], stride[0], stride[1],
-                                pads[0][0], pads[1][0], _threads_for(dy.size * pool[0] * pool[1]))
+        nthreads = _threads_for(dy.size * pool[0] * pool[1])
+        cells = np.empty((nthreads, pool[0] * pool[1]), np.intp)     # a window's, per thread
+        _pool.max_pool_backward(contiguous(dy), x, dx, cells, pool[0], pool[1], stride[0],
+                                stride[1], pads[0][0], pads[1][0], nthreads)
     return dx
 
 
