@@ -18,38 +18,51 @@ cdef enum:
     CB = 16     # channels per backward task: a 64-byte line of float32
 
 
+cdef inline Py_ssize_t _window(Py_ssize_t* off, Py_ssize_t h0, Py_ssize_t w0, Py_ssize_t H,
+                               Py_ssize_t W, Py_ssize_t C, int ph, int pw) noexcept nogil:
+    """The offsets ((h * W) + w) * C of the real cells of the window with corner (h0, w0)
+    into off, in row-major window order; returns how many."""
+    cdef Py_ssize_t m, n, h, w, ncells = 0
+    for m in range(ph):
+        h = h0 + m
+        if h < 0 or h >= H:
+            continue
+        for n in range(pw):
+            w = w0 + n
+            if 0 <= w < W:
+                off[ncells] = (h * W + w) * C
+                ncells += 1
+    return ncells
+
+
 def max_pool_forward(const floating[:, :, :, ::1] x,   # IN  (N, H, W, C)
                      floating[:, :, :, ::1] y,         # OUT (N, OH, OW, C)
+                     Py_ssize_t[:, ::1] off,           # scratch (nthreads, ph * pw)
                      int ph, int pw, int sh, int sw, int pt, int pl, int nthreads):
     cdef Py_ssize_t N = x.shape[0], H = x.shape[1], W = x.shape[2], C = x.shape[3]
     cdef Py_ssize_t OH = y.shape[1], OW = y.shape[2]
-    cdef Py_ssize_t row, b, i, j, m, n, c, h, w, h0, w0
+    cdef Py_ssize_t row, b, i, j, c, k, ncells
     cdef floating v, best
     cdef floating* out
     cdef const floating* cell
-    with nogil:
-        for row in prange(N * OH, num_threads=nthreads, schedule="static"):
+    cdef Py_ssize_t* cells
+    assert off.shape[0] >= nthreads and off.shape[1] >= ph * pw
+    with nogil, parallel(num_threads=nthreads):
+        cells = &off[threadid(), 0]
+        for row in prange(N * OH, schedule="static"):
             b = row // OH
             i = row - b * OH
-            h0 = i * sh - pt
             for j in range(OW):
-                w0 = j * sw - pl
+                ncells = _window(cells, i * sh - pt, j * sw - pl, H, W, C, ph, pw)
                 out = &y[b, i, j, 0]
                 for c in range(C):
                     out[c] = -INFINITY
-                for m in range(ph):
-                    h = h0 + m
-                    if h < 0 or h >= H:
-                        continue
-                    for n in range(pw):
-                        w = w0 + n
-                        if w < 0 or w >= W:
-                            continue
-                        cell = &x[b, h, w, 0]
-                        for c in range(C):
-                            v = cell[c]
-                            best = out[c]
-                            out[c] = v if v > best else best
+                for k in range(ncells):
+                    cell = &x[b, 0, 0, 0] + cells[k]
+                    for c in range(C):
+                        v = cell[c]
+                        best = out[c]
+                        out[c] = v if v > best else best
 
 
 cdef inline void _backward_rows(const floating* dy, const floating* x, floating* dx,
@@ -57,27 +70,16 @@ cdef inline void _backward_rows(const floating* dy, const floating* x, floating*
                                 Py_ssize_t OW, Py_ssize_t i0, Py_ssize_t i1, Py_ssize_t c0,
                                 Py_ssize_t c1, int ph, int pw, int sh, int sw, int pt,
                                 int pl) noexcept nogil:
-    """Output rows i0..i1-1 of one image, channels c0..c1-1: each window's real cells'
-    offsets into off (ph*pw of room), then channel by channel its first maximal cell
-    (in registers: the channel's values lie in the cache lines just read for the
-    previous one) and the gradient added there."""
-    cdef Py_ssize_t i, j, m, n, c, h, w, h0, w0, ncells, k, at
+    """Output rows i0..i1-1 of one image, channels c0..c1-1: each window's real cells
+    (_window, into off), then channel by channel its first maximal cell (in registers:
+    the channel's values lie in the cache lines just read for the previous one) and
+    the gradient added there."""
+    cdef Py_ssize_t i, j, c, ncells, k, at
     cdef floating v, best
     cdef const floating* g
     for i in range(i0, i1):
-        h0 = i * sh - pt
         for j in range(OW):
-            w0 = j * sw - pl
-            ncells = 0
-            for m in range(ph):
-                h = h0 + m
-                if h < 0 or h >= H:
-                    continue
-                for n in range(pw):
-                    w = w0 + n
-                    if 0 <= w < W:
-                        off[ncells] = (h * W + w) * C
-                        ncells += 1
+            ncells = _window(off, i * sh - pt, j * sw - pl, H, W, C, ph, pw)
             g = dy + (i * OW + j) * C
             for c in range(c0, c1):
                 best = x[off[0] + c]

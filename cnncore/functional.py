@@ -808,6 +808,11 @@ def _pool_nchw_hint(dy_shape, x_shape, pool, stride, padding):
     return nchw_sentence("x", "dy") if tuple(dy_shape[2:]) == out_hw else ""
 
 
+def _window_cells(pool, nthreads):
+    """Scratch for the pooling kernels: each thread's list of a window's cells."""
+    return np.empty((nthreads, pool[0] * pool[1]), np.intp)
+
+
 def max_pool2d(x, pool_size=2, stride=None, padding="valid"):
     """Take the maximum of each window of channels-last images (max pooling).
 
@@ -885,8 +890,9 @@ def max_pool2d(x, pool_size=2, stride=None, padding="valid"):
     warn_if_nchw(x.shape, "x", "max_pool2d")
     y = _fresh((x.shape[0], OH, OW, x.shape[3]), x.dtype)
     if y.size:
-        _pool.max_pool_forward(x, y, pool[0], pool[1], stride[0], stride[1],
-                               pads[0][0], pads[1][0], _threads_for(y.size * pool[0] * pool[1]))
+        nthreads = _threads_for(y.size * pool[0] * pool[1])
+        _pool.max_pool_forward(x, y, _window_cells(pool, nthreads), pool[0], pool[1], stride[0],
+                               stride[1], pads[0][0], pads[1][0], nthreads)
     return y
 
 
@@ -956,9 +962,8 @@ def max_pool2d_backward(dy, x, pool_size=2, stride=None, padding="valid"):
     dx = _fresh(x.shape, x.dtype, zero=True)
     if dy.size:
         nthreads = _threads_for(dy.size * pool[0] * pool[1])
-        cells = np.empty((nthreads, pool[0] * pool[1]), np.intp)     # a window's, per thread
-        _pool.max_pool_backward(contiguous(dy), x, dx, cells, pool[0], pool[1], stride[0],
-                                stride[1], pads[0][0], pads[1][0], nthreads)
+        _pool.max_pool_backward(contiguous(dy), x, dx, _window_cells(pool, nthreads), pool[0],
+                                pool[1], stride[0], stride[1], pads[0][0], pads[1][0], nthreads)
     return dx
 
 
