@@ -1,7 +1,8 @@
 """Max pooling kernels, direct loops over channels-last data.
 
-Prior validation assumed: C-contiguous arrays of matching shapes, every
-window holds at least one real (unpadded) cell.  Padded cells never win:
+Prior validation assumed: C-contiguous arrays of matching shapes, x not
+empty (callers handle that), every window holds at least one real (unpadded)
+cell.  Padded cells never win:
 they count as -inf.  The gradient of a window goes to its first maximal
 cell in row-major window order.
 
@@ -80,6 +81,8 @@ cdef inline void _backward_rows(const floating* dy, const floating* x, floating*
     for i in range(i0, i1):
         for j in range(OW):
             ncells = _window(off, i * sh - pt, j * sw - pl, H, W, C, ph, pw)
+            if ncells == 0:         # (an image with no rows or columns, padded)
+                continue
             g = dy + (i * OW + j) * C
             for c in range(c0, c1):
                 best = x[off[0] + c]

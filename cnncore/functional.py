@@ -889,7 +889,9 @@ def max_pool2d(x, pool_size=2, stride=None, padding="valid"):
     # mistake: a warning, not an error (see _checks.looks_nchw)
     warn_if_nchw(x.shape, "x", "max_pool2d")
     y = _fresh((x.shape[0], OH, OW, x.shape[3]), x.dtype)
-    if y.size:
+    if y.size and not x.size:       # padding around an image of no rows or columns
+        y.fill(-np.inf)
+    elif y.size:
         nthreads = _threads_for(y.size * pool[0] * pool[1])
         _pool.max_pool_forward(x, y, _window_cells(pool, nthreads), pool[0], pool[1], stride[0],
                                stride[1], pads[0][0], pads[1][0], nthreads)
@@ -960,7 +962,7 @@ def max_pool2d_backward(dy, x, pool_size=2, stride=None, padding="valid"):
                     nchw_hint(dy.shape, "dy", expected=expected)
                     or _pool_nchw_hint(dy.shape, x.shape, pool, stride, padding))
     dx = _fresh(x.shape, x.dtype, zero=True)
-    if dy.size:
+    if dy.size and x.size:
         nthreads = _threads_for(dy.size * pool[0] * pool[1])
         _pool.max_pool_backward(contiguous(dy), x, dx, _window_cells(pool, nthreads), pool[0],
                                 pool[1], stride[0], stride[1], pads[0][0], pads[1][0], nthreads)

@@ -10,6 +10,7 @@ import math
 import numpy as np
 import pytest
 
+import cnncore
 from oracle_support import impl
 
 
@@ -207,6 +208,16 @@ def test_max_pool_backward_same_padding_by_hand(m):
     dy = img([[1.0, 2.0], [3.0, 4.0]])
     dx = m.max_pool2d_backward(dy, X3, 2, 2, "same")
     np.testing.assert_array_equal(dx, img([[0, 0, 0], [0, 1, 2], [0, 3, 4]]))
+
+
+@pytest.mark.parametrize("shape", [(2, 0, 4, 3), (1, 3, 0, 2)])
+def test_max_pool_of_padding_alone_is_minus_inf_and_routes_nothing(shape):
+    # an image of no rows (or columns), padded by 1: every 2x2 window holds padding only
+    x = np.ones(shape, np.float32)
+    y = cnncore.max_pool2d(x, 2, padding=1)
+    assert y.size and np.all(y == -np.inf)
+    dx = cnncore.max_pool2d_backward(np.ones_like(y), x, 2, padding=1)
+    assert dx.shape == shape and dx.dtype == np.float32
 
 
 # ----------------------------------------------------------------- batch normalization
