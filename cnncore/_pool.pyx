@@ -2,9 +2,8 @@
 
 Prior validation assumed: C-contiguous arrays of matching shapes, x not
 empty (callers handle that), every window holds at least one real (unpadded)
-cell.  Padded cells never win:
-they count as -inf.  The gradient of a window goes to its first maximal
-cell in row-major window order.
+cell.  Padded cells never win: they count as -inf.  The gradient of a window
+goes to its first maximal cell in row-major window order.
 
 Both walk a window's cells a pixel's channels at a time, along contiguous
 memory: the forward's innermost loop runs along the channels with a select,

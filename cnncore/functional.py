@@ -280,7 +280,7 @@ SMALL_WEIGHTS_BYTES = 1 << 20   # a kernel up to this size (half an L2): forward
 # Its forward's reduction goes in chunks of CHUNK_BYTES of packed weights, one staying
 # in L1 while a tile's pixels pass it; 0: in one chunk, the weights streamed from L2.  AMD's
 # Zen 4 runs its 512-bit FMAs in two halves, which leaves time to stream them: there the
-# AVX-512 forward ran 5-8 % faster unchunked, while on Intel's AVX-512 bigger chunks ran
+# AVX-512 forward ran 8-12 % faster unchunked, while on Intel's AVX-512 bigger chunks ran
 # slower (benchmarks/RESULTS.md).
 CHUNK_BYTES = {"avx512": 0 if _conv.cpu_is_amd() else 32 << 10, "avx2": 32 << 10,
                "portable": 32 << 10}
