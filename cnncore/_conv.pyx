@@ -1,4 +1,6 @@
-"""Convolution kernels: im2col over tiles of output pixels, then BLAS GEMM.
+"""Convolution kernels: im2col over tiles of output pixels, then BLAS GEMM; the
+micro-kernels' drivers; and ``matmul``, the matrix product on cnncore's OpenMP
+threads that dense layers use too.
 
 Prior validation assumed (cnncore.functional checks every argument and
 allocates every output): arrays are C-contiguous, shapes agree, strides and
@@ -12,7 +14,7 @@ of the column matrix (KH, KW, C order), and y[p, :] = col[p, :] @ w.
 from cython cimport floating
 from cython.parallel cimport parallel, prange, threadid
 from libc.string cimport memcpy, memset
-from scipy.linalg.cython_blas cimport dgemm, sgemm
+from scipy.linalg.cython_blas cimport dgemm, dgemv, sgemm, sgemv
 
 from cnncore._direct cimport (CNNCORE_AVX2, CNNCORE_AVX512, CNNCORE_PORTABLE,
                              cnncore_direct_block, cnncore_dkernel_tasks, cnncore_isa_cols,
@@ -30,6 +32,17 @@ cdef inline void _gemm(char transa, char transb, int m, int n, int k,
     else:
         dgemm(&transa, &transb, &m, &n, &k, &alpha, <double*> a, &lda,
               <double*> b, &ldb, &beta, c, &ldc)
+
+
+cdef inline void _gemv(char trans, int m, int n, const floating* a, int lda,
+                       const floating* x, int incx, floating* y) noexcept nogil:
+    """Column-major y = op(A) x (A is m x n)."""
+    cdef int incy = 1
+    cdef floating one = 1.0, zero = 0.0
+    if floating is float:
+        sgemv(&trans, &m, &n, &one, <float*> a, &lda, <float*> x, &incx, &zero, y, &incy)
+    else:
+        dgemv(&trans, &m, &n, &one, <double*> a, &lda, <double*> x, &incx, &zero, y, &incy)
 
 
 cdef void _im2col(const floating* x,         # IN  (N, H, W, C)
@@ -77,6 +90,74 @@ cdef inline void _add_bias(floating* y, const floating* bias,
     for r in range(rows):
         for o in range(O):
             y[r * O + o] += bias[o]
+
+
+cdef inline int _gemm_operand(const floating[:, :] a, Py_ssize_t* ld) noexcept:
+    """How BLAS reads the row-major matrix a: 1 to transpose it (a is a
+    Fortran-ordered view, e.g. a transpose), else 0; its leading dimension in
+    ld.  -1: neither C- nor Fortran-ordered."""
+    cdef Py_ssize_t item = sizeof(floating)
+    if a.shape[1] == 1 or a.strides[1] == item:     # rows of contiguous values
+        ld[0] = max(a.strides[0] // item, a.shape[1], 1)
+        return 0
+    if a.shape[0] == 1 or a.strides[0] == item:     # columns of contiguous values
+        ld[0] = max(a.strides[1] // item, a.shape[0], 1)
+        return 1
+    return -1
+
+
+def matmul(const floating[:, :] a,     # IN  (m, k): C- or Fortran-ordered
+           const floating[:, :] b,     # IN  (k, n): C- or Fortran-ordered
+           floating[:, ::1] out,       # OUT (m, n)
+           int nthreads):
+    """out = a @ b, one BLAS call per OpenMP thread on its share of out's rows
+    (or columns, when out is wider than tall), a matrix-vector product when out
+    is one row or column; the caller limits BLAS to one thread, so that only
+    cnncore's OpenMP threads run (see docs/design.md, Threads).  m, n and k are
+    >= 1."""
+    cdef Py_ssize_t m = a.shape[0], k = a.shape[1], n = b.shape[1]
+    cdef Py_ssize_t lda, ldb, t, i0, i1
+    cdef int ta = _gemm_operand(a, &lda), tb = _gemm_operand(b, &ldb)
+    # row-major out = a @ b is column-major out^T = b^T a^T: b is BLAS's first operand
+    cdef char opa = c'T' if ta else c'N', opb = c'T' if tb else c'N'
+    cdef bint by_rows = m >= n
+    cdef Py_ssize_t total = m if by_rows else n
+    cdef Py_ssize_t share = ((total + nthreads - 1) // nthreads + 15) // 16 * 16
+    cdef const floating* ap = &a[0, 0]
+    cdef const floating* bp = &b[0, 0]
+    cdef floating* cp = &out[0, 0]
+    cdef Py_ssize_t sa = a.strides[0] // sizeof(floating), sb = b.strides[1] // sizeof(floating)
+    # the vector of a matrix-vector product: a's one row, or b's one column
+    cdef int inca = <int> (lda if ta else 1), incb = <int> (1 if tb else ldb)
+    assert b.shape[0] == k and out.shape[0] == m and out.shape[1] == n and m * n * k > 0
+    assert ta >= 0 and tb >= 0, "matmul: operands must be C- or Fortran-ordered"
+    with nogil:
+        for t in prange(nthreads, num_threads=nthreads, schedule="static"):
+            i0 = t * share
+            i1 = min(i0 + share, total)
+            if i0 >= i1:
+                continue
+            if by_rows and n == 1:      # out[i0:i1, 0] = a[i0:i1] @ b[:, 0]
+                if ta:
+                    _gemv(c'N', <int> (i1 - i0), <int> k, ap + i0 * sa, <int> lda, bp, incb,
+                          cp + i0)
+                else:
+                    _gemv(c'T', <int> k, <int> (i1 - i0), ap + i0 * sa, <int> lda, bp, incb,
+                          cp + i0)
+            elif by_rows:               # out[i0:i1] = a[i0:i1] @ b
+                _gemm(opb, opa, <int> n, <int> (i1 - i0), <int> k, <floating> 1.0, bp,
+                      <int> ldb, ap + i0 * sa, <int> lda, <floating> 0.0, cp + i0 * n, <int> n)
+            elif m == 1:                # out[0, i0:i1] = a[0] @ b[:, i0:i1]
+                if tb:
+                    _gemv(c'T', <int> k, <int> (i1 - i0), bp + i0 * sb, <int> ldb, ap, inca,
+                          cp + i0)
+                else:
+                    _gemv(c'N', <int> (i1 - i0), <int> k, bp + i0 * sb, <int> ldb, ap, inca,
+                          cp + i0)
+            else:                       # out[:, i0:i1] = a @ b[:, i0:i1]
+                _gemm(opb, opa, <int> (i1 - i0), <int> m, <int> k, <floating> 1.0,
+                      bp + i0 * sb, <int> ldb, ap, <int> lda, <floating> 0.0, cp + i0,
+                      <int> n)
 
 
 def im2col(const floating[:, :, :, ::1] x,   # IN  (N, H, W, C)

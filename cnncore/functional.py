@@ -189,6 +189,21 @@ def _threads_for(work, limit=None):
     return max(min(nt, limit), 1) if limit is not None else nt
 
 
+def _matmul(a, b, out):
+    """out = a @ b (a and b C- or Fortran-ordered, out C-contiguous), on cnncore's own
+    OpenMP threads, BLAS single-threaded in each: BLAS's thread pool would fight the
+    OpenMP one for the cores (docs/design.md, Threads)."""
+    a, b = (t if t.flags.c_contiguous or t.flags.f_contiguous else np.ascontiguousarray(t)
+            for t in (a, b))
+    m, k = a.shape
+    if out.size and k == 0:
+        out.fill(0)
+    elif out.size:
+        with blas_threads(1):
+            _conv.matmul(a, b, out, _threads_for(m * k * b.shape[1], max(out.shape)))
+    return out
+
+
 # ---------------------------------------------------------------------------
 # Scratch memory, reused across calls (a fresh page costs more than the
 # arithmetic on it), one set per Python thread.
@@ -349,8 +364,7 @@ def _conv_linear(x, kernel, bias, stride, dilation, pt, pl, OH, OW, flip, relu):
             col = _scratch((P, K), dtype)
             _conv.im2col(x, col, OH, OW, KH, KW, stride[0], stride[1],
                          dilation[0], dilation[1], pt, pl, nt)
-        with blas_threads(nt):
-            np.matmul(col, w2d, out=y2d)
+        _matmul(col, w2d, y2d)
         if bias is not None:
             y2d += bias
         return y, False
@@ -477,8 +491,7 @@ def _conv_dkernel(x, dy, KH, KW, stride, dilation, pt, pl):
         col = _scratch((P, K), dtype)
         _conv.im2col(x, col, OH, OW, KH, KW, stride[0], stride[1],
                      dilation[0], dilation[1], pt, pl, nt)
-        with blas_threads(nt):
-            dk = np.matmul(col.T, dy.reshape(P, O))
+        dk = _matmul(col.T, dy.reshape(P, O), _fresh((K, O), dtype))
     else:
         tile = _tile_rows(P, K, dtype.itemsize, nt)
         work = _scratch((nt, tile * K), dtype)
@@ -1434,8 +1447,7 @@ def dense(x, w, b=None):
     [[14. 25.]]
     """
     x, w = _dense_args("dense", x, w)
-    with blas_threads(get_num_threads()):
-        y = np.matmul(x, w, out=_fresh((x.shape[0], w.shape[1]), x.dtype))
+    y = _matmul(x, w, _fresh((x.shape[0], w.shape[1]), x.dtype))
     if b is not None:
         b = as_float_array(b, "b", "dense", dtype=x.dtype)
         check_shape(b, (w.shape[1],), "b", "dense", "F_out of w")
@@ -1508,9 +1520,8 @@ def dense_backward(dy, x, w):
     x, w = _dense_args(func, x, w)
     dy = as_float_array(dy, "dy", func, dtype=x.dtype)
     check_shape(dy, (x.shape[0], w.shape[1]), "dy", func, "the output of dense")
-    with blas_threads(get_num_threads()):
-        dx = np.matmul(dy, w.T, out=_fresh(x.shape, x.dtype))
-        dw = np.matmul(x.T, dy, out=_fresh(w.shape, x.dtype))
+    dx = _matmul(dy, w.T, _fresh(x.shape, x.dtype))
+    dw = _matmul(x.T, dy, _fresh(w.shape, x.dtype))
     return dx, dw, dy.sum(axis=0)
 
 

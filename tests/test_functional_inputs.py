@@ -315,3 +315,39 @@ def test_large_outputs_come_from_a_pool_that_never_hands_out_a_live_buffer(monke
     assert not np.shares_memory(other, again) and not np.shares_memory(other, small)
     other[...], again[...], small[...] = 1, 2, 3
     assert (other == 1).all() and (again == 2).all() and (small == 3).all()
+
+
+# ----------------------------------------------------- matrix products on the thread team
+
+# (m, k, n), each large enough for two threads: split by rows, by columns, one row
+# (matrix-vector calls), one column
+SPLITS = [(300, 40, 7), (7, 40, 300), (1, 300, 400), (400, 300, 1)]
+MATMUL_LAYOUTS = {"C": np.ascontiguousarray, "Fortran": np.asfortranarray,
+                  "transposed_view": transposed_view, "strided": strided}
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("w_layout", list(MATMUL_LAYOUTS))
+@pytest.mark.parametrize("x_layout", list(MATMUL_LAYOUTS))
+@pytest.mark.parametrize("m, k, n", SPLITS)
+def test_dense_on_two_threads_matches_numpy_for_every_split_and_layout(m, k, n, x_layout,
+                                                                      w_layout, dtype):
+    """dense and dense_backward run their products as one BLAS call per OpenMP thread on a
+    share of the result (a matrix-vector call for one row or column), reading transposed
+    operands in place: every way of splitting, on every operand layout, gives NumPy's
+    product (dense_backward's w.T and x.T are the transposed operands)."""
+    rng = np.random.default_rng(m * 1000 + n)
+    x, w = rng.standard_normal((m, k)).astype(dtype), rng.standard_normal((k, n)).astype(dtype)
+    dy = rng.standard_normal((m, n)).astype(dtype)
+    x64, w64, dy64 = (a.astype(np.float64) for a in (x, w, dy))
+    tol = dict(rtol=1e-12, atol=1e-12) if dtype == np.float64 else dict(rtol=1e-4, atol=1e-4)
+    old = cn().set_num_threads(2)
+    try:
+        y = cn().dense(MATMUL_LAYOUTS[x_layout](x), MATMUL_LAYOUTS[w_layout](w))
+        dx, dw, _ = cn().dense_backward(dy, MATMUL_LAYOUTS[x_layout](x),
+                                        MATMUL_LAYOUTS[w_layout](w))
+    finally:
+        cn().set_num_threads(old)
+    np.testing.assert_allclose(y, x64 @ w64, **tol)
+    np.testing.assert_allclose(dx, dy64 @ w64.T, **tol)
+    np.testing.assert_allclose(dw, x64.T @ dy64, **tol)
