@@ -26,13 +26,13 @@ import sys
 import time
 
 import numpy as np
-import torch  # before cnncore: cnncore sets OMP_WAIT_POLICY=PASSIVE for runtimes loaded after it
+import torch  # before cnncore: cnncore sets GOMP_SPINCOUNT for OpenMP runtimes loaded after it
 import torch.nn.functional as TF
 from numpy.lib.stride_tricks import sliding_window_view
 from threadpoolctl import threadpool_info, threadpool_limits
 
-# as given, before cnncore sets it: a restart for --isa must not hand its PASSIVE to PyTorch
-WAIT_POLICY_GIVEN = os.environ.get("OMP_WAIT_POLICY")
+# as given, before cnncore sets it: a restart for --isa must not hand its spin count to PyTorch
+SPINCOUNT_GIVEN = os.environ.get("GOMP_SPINCOUNT")
 import cnncore  # noqa: E402
 import cnncore.functional as F  # noqa: E402
 from cnncore._isa import cpu_name, effective  # noqa: E402
@@ -252,10 +252,10 @@ def main():
     if args.isa and os.environ.get("CNNCORE_ISA") != args.isa:
         env = dict(os.environ, CNNCORE_ISA=args.isa, ATEN_CPU_CAPABILITY=args.isa,
                    ONEDNN_MAX_CPU_ISA="AVX512_CORE" if args.isa == "avx512" else "AVX2")
-        # Under PASSIVE, both frameworks' threads sleep between calls, and a call
-        # made after SETTLE_SECONDS of idleness ran at about half speed on this VM.
-        if WAIT_POLICY_GIVEN is None:
-            env.pop("OMP_WAIT_POLICY", None)
+        # PyTorch keeps its OpenMP runtime's default, as in the first run (cnncore's
+        # kernels share that runtime when torch is imported first)
+        if SPINCOUNT_GIVEN is None:
+            env.pop("GOMP_SPINCOUNT", None)
         os.execve(sys.executable, [sys.executable] + sys.argv, env)
 
     blas = [f"{i['internal_api']} {i['version']} ({i.get('architecture')})" for i in threadpool_info()]

@@ -23,7 +23,7 @@ import subprocess
 import sys
 
 import numpy as np
-import torch  # before cnncore: cnncore sets OMP_WAIT_POLICY=PASSIVE for runtimes loaded after it
+import torch  # before cnncore: cnncore sets GOMP_SPINCOUNT for OpenMP runtimes loaded after it
 from threadpoolctl import threadpool_limits
 
 import cnncore

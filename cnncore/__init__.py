@@ -27,14 +27,16 @@ Examples
 """
 import os
 
-# OpenMP threads that finish a parallel loop sleep at once instead of spinning
-# (GNU OpenMP spins by default). cnncore alternates its own OpenMP loops with
-# NumPy's OpenBLAS threads (dense layers, the BLAS convolution path); spinning
-# threads of one pool then steal the cores from the other: a small VGG trained
-# 6x slower on 2 threads than on 1. Read when the OpenMP runtime loads, so it
-# must be set before the extensions are imported; OMP_WAIT_POLICY=ACTIVE in the
-# environment keeps the spinning.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# OpenMP threads that finish a parallel loop spin a while, waiting for the next,
+# then sleep. GNU OpenMP spins 300 000 times (about 3 ms) by default; cnncore
+# asks for 30 000 (about 0.3 ms): enough to catch the next loop of a call or of
+# the next layer, short enough that its idle threads do not hold the cores long
+# from NumPy's BLAS threads when code alternates the two (cnncore's own matrix
+# products run on its OpenMP threads). Read when the OpenMP runtime loads, so it
+# must be set before the extensions are imported; either variable in the
+# environment (e.g. OMP_WAIT_POLICY=PASSIVE: sleep at once) takes precedence.
+if "OMP_WAIT_POLICY" not in os.environ and "GOMP_SPINCOUNT" not in os.environ:
+    os.environ["GOMP_SPINCOUNT"] = "30000"
 
 try:
     from . import _batchnorm, _conv, _elementwise, _pool  # noqa: F401  (the compiled kernels)

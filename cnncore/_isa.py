@@ -83,7 +83,9 @@ def show_config(file=None):
     ``CNNCORE_ISA`` environment variable, the cap it sets (``avx512``, ``avx2``,
     ``portable`` or ``blas``, read once at import; unset, the fastest the CPU
     has), the paths this CPU and build can run and the one that runs; the
-    threads (:func:`get_num_threads`) and ``OMP_WAIT_POLICY``; then the
+    threads (:func:`get_num_threads`), ``OMP_WAIT_POLICY`` and ``GOMP_SPINCOUNT``
+    (how long idle threads spin before they sleep: importing cnncore sets 30000
+    unless either is set); then the
     implementation each convolution pass takes for float32 and float64, and the
     other operations'.
 
@@ -110,10 +112,10 @@ def show_config(file=None):
     cnncore ...
     CPU: ...; features: ...
     CNNCORE_ISA: ... -> cap ...; this CPU and build have ...; path: ...
-    threads: ... (cnncore.set_num_threads, OMP_NUM_THREADS); OMP_WAIT_POLICY=...
+    threads: ... (cnncore.set_num_threads, OMP_NUM_THREADS); OMP_WAIT_POLICY=..., GOMP_SPINCOUNT=...
     conv2d forward:
       float32...
-    batch norm, max pooling, ReLU: OpenMP loops in C (any CPU); dense, softmax: NumPy
+    batch norm, max pooling, ReLU: OpenMP loops in C (any CPU); dense: BLAS on those threads; softmax: NumPy
     """
     import sys
 
@@ -133,7 +135,8 @@ def show_config(file=None):
         f"{ENV}: {os.environ.get(ENV) or '(unset)'} -> cap {requested()}; this CPU and build have "
         f"{', '.join(paths())}; path: {effective()}",
         f"threads: {get_num_threads()} (cnncore.set_num_threads, OMP_NUM_THREADS); "
-        f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(unset)')}",
+        f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(unset)')}, "
+        f"GOMP_SPINCOUNT={os.environ.get('GOMP_SPINCOUNT', '(unset)')}",
     ]
     for op, blocked in [("conv2d forward", "output"), ("conv2d input gradient", "input"),
                         ("conv2d kernel gradient", "output")]:
@@ -144,5 +147,6 @@ def show_config(file=None):
                 lines.append(f"  float32, fewer than {functional.AVX2_BELOW} {blocked} channels: "
                              f"{kernel('avx2')}")
         lines.append(f"  {'float64' if isa else 'float32 and float64'}: {blas}")
-    lines.append("batch norm, max pooling, ReLU: OpenMP loops in C (any CPU); dense, softmax: NumPy")
+    lines.append("batch norm, max pooling, ReLU: OpenMP loops in C (any CPU); "
+                 "dense: BLAS on those threads; softmax: NumPy")
     print("\n".join(lines), file=file or sys.stdout)

@@ -98,3 +98,25 @@ def test_the_forward_chunks_its_reduction_except_on_amds_avx512():
     assert cnncore._conv.cpu_is_amd() == amd
     assert (F.CHUNK_BYTES["avx512"] == 0) == amd
     assert F.CHUNK_BYTES["avx2"] == F.CHUNK_BYTES["portable"] == 32 << 10
+
+
+@pytest.mark.parametrize("given, want", [
+    ({}, {"GOMP_SPINCOUNT": "30000", "OMP_WAIT_POLICY": None}),
+    ({"OMP_WAIT_POLICY": "PASSIVE"}, {"GOMP_SPINCOUNT": None, "OMP_WAIT_POLICY": "PASSIVE"}),
+    ({"GOMP_SPINCOUNT": "0"}, {"GOMP_SPINCOUNT": "0", "OMP_WAIT_POLICY": None}),
+])
+def test_import_asks_for_a_short_spin_unless_the_environment_chose(given, want):
+    """Idle OpenMP threads spin about 0.3 ms (GOMP_SPINCOUNT=30000), not GNU OpenMP's
+    3 ms, before they sleep; a wait policy or spin count in the environment stands
+    (docs/design.md, Threads).  show_config reports both."""
+    env = {k: v for k, v in os.environ.items() if k not in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY")}
+    code = ("import io, json, os, cnncore; out = io.StringIO(); cnncore.show_config(file=out); "
+            "print(json.dumps([{k: os.environ.get(k) for k in ('GOMP_SPINCOUNT', 'OMP_WAIT_POLICY')},"
+            " out.getvalue()]))")
+    proc = subprocess.run([sys.executable, "-c", code], env=env | given, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    seen, config = json.loads(proc.stdout)
+    assert seen == want
+    assert (f"OMP_WAIT_POLICY={want['OMP_WAIT_POLICY'] or '(unset)'}, "
+            f"GOMP_SPINCOUNT={want['GOMP_SPINCOUNT'] or '(unset)'}") in config
