@@ -38,6 +38,23 @@ CASES = ["conv back to back, GFLOP/s", "conv after 0.2 s idle, GFLOP/s",
          "small VGG training step, ms", "VGG-19 64x64 batch 32 step, ms"]
 
 
+def training_step(model, x, labels):
+    """One training step of a cnncore model, as ``cnncore.training.fit`` makes it per batch:
+    the forward pass in training mode, softmax cross-entropy on the logits, the backward
+    pass and SGD with momentum 0.9 (learning rate 1e-4)."""
+    from cnncore import functional as F
+    from cnncore.training import SGD
+
+    opt = SGD(1e-4, momentum=0.9)
+
+    def step():
+        logits = model.forward(x, training=True, logits=True)
+        _, dlogits = F.softmax_cross_entropy(logits, labels)
+        model.backward(dlogits, input_grad=False)
+        opt.step(model.parameters(), model.gradients())
+    return step
+
+
 def median_time(f, runs, pause=0.0):
     f()
     times = []
@@ -54,9 +71,7 @@ def measure():
     import numpy as np
 
     import cnncore
-    from cnncore import functional as F
     from cnncore.models import vgg, vgg19
-    from cnncore.training import SGD
 
     rng = np.random.default_rng(0)
     out = {}
@@ -86,15 +101,7 @@ def measure():
 
     def step_of(model, batch):
         xb = rng.standard_normal((batch,) + model.input_shape, dtype=np.float32)
-        labels = rng.integers(0, model.num_classes, batch)
-        opt = SGD(1e-4, momentum=0.9)
-
-        def step():
-            logits = model.forward(xb, training=True, logits=True)
-            _, dlogits = F.softmax_cross_entropy(logits, labels)
-            model.backward(dlogits, input_grad=False)
-            opt.step(model.parameters(), model.gradients())
-        return step
+        return training_step(model, xb, rng.integers(0, model.num_classes, batch))
     small = vgg("vgg11", num_classes=10, input_shape=(32, 32, 1), batch_norm=True, width=0.25,
                 fc_units=64, dropout=0.0, seed=0)
     out[CASES[4]] = median_time(step_of(small, 16), 30) * 1e3

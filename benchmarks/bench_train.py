@@ -27,12 +27,11 @@ import torch  # before cnncore: cnncore sets GOMP_SPINCOUNT for OpenMP runtimes 
 from threadpoolctl import threadpool_limits
 
 import cnncore
-from cnncore import functional as F
 from cnncore._isa import cpu_name, effective
 from cnncore.models import vgg19
-from cnncore.training import SGD
 
-from bench_vgg19 import interleaved  # noqa: E402  (this folder: python benchmarks/...)
+from bench_threads import training_step  # noqa: E402  (this folder: python benchmarks/...)
+from bench_vgg19 import interleaved  # noqa: E402
 
 CASES = {"224x8": (224, 8), "64x32": (64, 32)}
 
@@ -69,14 +68,7 @@ def build(framework, size, batch, batch_norm, width):
     model = vgg19(input_shape=(size, size, 3), batch_norm=batch_norm, width=width,
                   fc_units=None if width == 1.0 else 256, seed=0)
     if framework == "cnncore":
-        opt = SGD(1e-4, momentum=0.9)
-
-        def step():
-            logits = model.forward(x, training=True, logits=True)
-            _, dlogits = F.softmax_cross_entropy(logits, labels)
-            model.backward(dlogits, input_grad=False)
-            opt.step(model.parameters(), model.gradients())
-        return step
+        return training_step(model, x, labels)
 
     net = torch_twin(model)
     opt = torch.optim.SGD(net.parameters(), lr=1e-4, momentum=0.9)
