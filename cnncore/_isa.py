@@ -85,9 +85,8 @@ def show_config(file=None):
     has), the paths this CPU and build can run and the one that runs; the
     threads (:func:`get_num_threads`), ``OMP_WAIT_POLICY`` and ``GOMP_SPINCOUNT``
     (how long idle threads spin before they sleep: importing cnncore sets 30000
-    unless either is set); then the
-    implementation each convolution pass takes for float32 and float64, and the
-    other operations'.
+    unless either is set); then the implementation each convolution pass takes
+    for float32 and float64, and the other operations'.
 
     Parameters
     ----------
