@@ -33,11 +33,11 @@ cdef inline void _grad_sums(const floating* dy, const floating* x, Py_ssize_t r0
 
 cdef inline void _affine(const floating* u, const floating* x, Py_ssize_t r0, Py_ssize_t r1,
                          Py_ssize_t C, const floating* a, const floating* b, const floating* m,
-                         const floating* d, floating* y) noexcept nogil:
+                         const floating* d, int relu, floating* y) noexcept nogil:
     if floating is float:
-        cnncore_bn_affine_f(u, x, r0, r1, C, a, b, m, d, y)
+        cnncore_bn_affine_f(u, x, r0, r1, C, a, b, m, d, relu, y)
     else:
-        cnncore_bn_affine_d(u, x, r0, r1, C, a, b, m, d, y)
+        cnncore_bn_affine_d(u, x, r0, r1, C, a, b, m, d, relu, y)
 
 
 cdef inline Py_ssize_t _chunk(Py_ssize_t M, int nthreads) noexcept nogil:
@@ -90,8 +90,9 @@ def normalize(const floating[:, ::1] x,       # IN  (M, C)
               const floating[::1] scale,      # IN  (C,) gamma / sqrt(var + eps)
               const floating[::1] beta,       # IN  (C,)
               floating[:, ::1] y,             # OUT (M, C)
+              bint relu,
               int nthreads):
-    """y = (x - mean) * scale + beta, channel by channel."""
+    """y = (x - mean) * scale + beta, channel by channel; with relu, max(that, 0)."""
     cdef Py_ssize_t M = x.shape[0], C = x.shape[1]
     cdef Py_ssize_t chunk = _chunk(M, nthreads)
     cdef Py_ssize_t t, r0, r1
@@ -99,7 +100,8 @@ def normalize(const floating[:, ::1] x,       # IN  (M, C)
         for t in prange(nthreads, num_threads=nthreads, schedule="static"):
             r0 = t * chunk
             r1 = min(r0 + chunk, M)
-            _affine(NULL, &x[0, 0], r0, r1, C, NULL, &scale[0], &mean[0], &beta[0], &y[0, 0])
+            _affine(NULL, &x[0, 0], r0, r1, C, NULL, &scale[0], &mean[0], &beta[0], relu,
+                    &y[0, 0])
 
 
 def backward(const floating[:, ::1] dy,      # IN  (M, C)
@@ -143,4 +145,4 @@ def backward(const floating[:, ::1] dy,      # IN  (M, C)
             r0 = t * chunk
             r1 = min(r0 + chunk, M)
             _affine(&dy[0, 0], &x[0, 0], r0, r1, C, &coef[0, 0], &coef[1, 0], &mean[0],
-                    &coef[2, 0], &dx[0, 0])
+                    &coef[2, 0], 0, &dx[0, 0])

@@ -86,11 +86,12 @@ CNNCORE_CLONES static void cnncore_bn_grad_sums_##SUFFIX(                       
     }                                                                                   \
 }                                                                                       \
                                                                                         \
-/* y[r, c] = a[c] * u[r, c] + b[c] * (x[r, c] - m[c]) + d[c]; u may be NULL (a unused) */ \
+/* y[r, c] = a[c] * u[r, c] + b[c] * (x[r, c] - m[c]) + d[c]; u may be NULL (a unused); \
+ * with relu, max(that, 0) (NaN stays NaN, as in cnncore.relu) */                      \
 CNNCORE_CLONES static void cnncore_bn_affine_##SUFFIX(                                 \
     const T *restrict u, const T *restrict x, ptrdiff_t r0, ptrdiff_t r1, ptrdiff_t C, \
     const T *restrict a, const T *restrict b, const T *restrict m,                     \
-    const T *restrict d, T *restrict y)                                                \
+    const T *restrict d, int relu, T *restrict y)                                      \
 {                                                                                       \
     for (ptrdiff_t r = r0; r < r1; r++) {                                               \
         const T *restrict row = x + r * C;                                              \
@@ -103,6 +104,9 @@ CNNCORE_CLONES static void cnncore_bn_affine_##SUFFIX(                          
             for (ptrdiff_t c = 0; c < C; c++)                                           \
                 out[c] = b[c] * (row[c] - m[c]) + d[c];                                 \
         }                                                                               \
+        if (relu)                                                                       \
+            for (ptrdiff_t c = 0; c < C; c++)                                           \
+                out[c] = out[c] <= 0 ? 0 : out[c];                                      \
     }                                                                                   \
 }
 

@@ -13,7 +13,7 @@ cdef extern from "_bn_kernels.h" nogil:
                                 double* bs, double* bq)
     void cnncore_bn_affine_f(const float* u, const float* x, Py_ssize_t r0, Py_ssize_t r1,
                              Py_ssize_t C, const float* a, const float* b, const float* m,
-                             const float* d, float* y)
+                             const float* d, int relu, float* y)
     void cnncore_bn_affine_d(const double* u, const double* x, Py_ssize_t r0, Py_ssize_t r1,
                              Py_ssize_t C, const double* a, const double* b, const double* m,
-                             const double* d, double* y)
+                             const double* d, int relu, double* y)

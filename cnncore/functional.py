@@ -1015,7 +1015,7 @@ def _check_eps(func, eps):
     return eps
 
 
-def batch_norm_train(x, gamma, beta, eps=1e-3):
+def batch_norm_train(x, gamma, beta, eps=1e-3, *, relu=False):
     """Normalize a batch with its own statistics (batch normalization in training).
 
     The statistics run over every axis but the last: over the batch for dense
@@ -1027,7 +1027,9 @@ def batch_norm_train(x, gamma, beta, eps=1e-3):
         y[..., c] = (x[..., c] - mean[c]) / sqrt(var[c] + eps) * gamma[c] + beta[c]
 
     The sums behind the statistics are taken over blocks of 64 values per
-    channel in the dtype of ``x`` and added into float64 totals.
+    channel in the dtype of ``x`` and added into float64 totals.  ``y`` is
+    computed from ``mean`` and ``var`` as returned, so it is, bit for bit,
+    ``batch_norm_infer(x, gamma, beta, mean, var, eps)``.
 
     Parameters
     ----------
@@ -1041,11 +1043,14 @@ def batch_norm_train(x, gamma, beta, eps=1e-3):
         Offset per channel.  Cast to the dtype of ``x``.
     eps : float, default 1e-3
         Added to the variance, ``>= 0`` (Keras' default; PyTorch's is 1e-5).
+    relu : bool, default False
+        Rectify ``y`` as it is written, ``relu(y)`` without a second pass (for a
+        ReLU right after the normalization).
 
     Returns
     -------
     y : ndarray, shape of x
-        The normalized batch.
+        The normalized batch (rectified with ``relu``).
     mean : ndarray, shape (C,)
         The batch mean per channel.
     var : ndarray, shape (C,)
@@ -1109,22 +1114,27 @@ def batch_norm_train(x, gamma, beta, eps=1e-3):
     mean = np.empty(C)
     var = np.empty(C)
     _batchnorm.moments(x2d, mean, var, np.empty((2 * nt, C)), np.empty((2 * nt, C), x.dtype), nt)
-    y = _bn_apply(x2d, mean, var, gamma, beta, eps, nt).reshape(x.shape)
-    return y, mean.astype(x.dtype), var.astype(x.dtype)
+    mean, var = mean.astype(x.dtype), var.astype(x.dtype)
+    return _bn_apply(x, mean, var, gamma, beta, eps, relu), mean, var
 
 
-def _bn_apply(x2d, mean, var, gamma, beta, eps, nthreads):
-    """y = (x - mean) * gamma / sqrt(var + eps) + beta, statistics in float64."""
+def _bn_apply(x, mean, var, gamma, beta, eps, relu):
+    """y = (x - mean) * gamma / sqrt(var + eps) + beta (scale in float64), rectified with relu.
+
+    batch_norm_train's and batch_norm_infer's output from their checked arguments
+    (x contiguous) and the statistics they used; layers call it to recompute one."""
+    x2d = x.reshape(-1, x.shape[-1])
     dtype = x2d.dtype
     scale = np.asarray(gamma, dtype=np.float64) / np.sqrt(np.asarray(var, np.float64) + eps)
     y = _fresh(x2d.shape, x2d.dtype)
     if x2d.size:
         _batchnorm.normalize(x2d, np.ascontiguousarray(mean, dtype=dtype), scale.astype(dtype),
-                             np.ascontiguousarray(beta, dtype=dtype), y, nthreads)
-    return y
+                             np.ascontiguousarray(beta, dtype=dtype), y, bool(relu),
+                             _threads_for(x2d.size, x2d.shape[0]))
+    return y.reshape(x.shape)
 
 
-def batch_norm_infer(x, gamma, beta, moving_mean, moving_var, eps=1e-3):
+def batch_norm_infer(x, gamma, beta, moving_mean, moving_var, eps=1e-3, *, relu=False):
     """Normalize with fixed statistics: the moving averages gathered in training.
 
     Batch normalization at inference (Keras' ``training=False``), a fixed affine
@@ -1149,12 +1159,14 @@ def batch_norm_infer(x, gamma, beta, moving_mean, moving_var, eps=1e-3):
         Variance per channel; ``moving_var + eps`` must be positive.
     eps : float, default 1e-3
         Added to the variance, ``>= 0``; the value used in training.
+    relu : bool, default False
+        Rectify the result as it is written, ``relu(y)`` without a second pass.
 
     Returns
     -------
     ndarray, shape of x
-        The normalized input, a new array in the dtype of ``x`` (float64 for
-        integer ``x``).
+        The normalized input (rectified with ``relu``), a new array in the dtype
+        of ``x`` (float64 for integer ``x``).
 
     Raises
     ------
@@ -1194,9 +1206,7 @@ def batch_norm_infer(x, gamma, beta, moving_mean, moving_var, eps=1e-3):
     moving_mean = _bn_param(func, moving_mean, "moving_mean", x)
     eps = _check_eps(func, eps)
     moving_var = _bn_variance(func, moving_var, "moving_var", x, eps)
-    x2d = x.reshape(-1, x.shape[-1])
-    nt = _threads_for(x.size, x2d.shape[0])
-    return _bn_apply(x2d, moving_mean, moving_var, gamma, beta, eps, nt).reshape(x.shape)
+    return _bn_apply(x, moving_mean, moving_var, gamma, beta, eps, relu)
 
 
 def batch_norm_backward(dy, x, gamma, mean, var, eps=1e-3):

@@ -1266,14 +1266,15 @@ class BatchNorm(Layer):
         self.params["moving_var"] = np.ones(c, dtype=self.dtype)
         return input_shape
 
-    def forward(self, x, training=False):
+    def forward(self, x, training=False, relu=False):
         """Normalize a batch; in training also update the moving averages.
 
         ``training=True`` uses the batch's mean and biased variance per channel
         (:func:`cnncore.batch_norm_train`), updates ``moving_mean`` and
         ``moving_var`` in ``params`` (new arrays, in the layer's dtype; not for an
         empty batch) and keeps ``x`` and the batch statistics.  ``training=False``
-        uses the moving averages (:func:`cnncore.batch_norm_infer`) and keeps ``x``.
+        uses the moving averages (:func:`cnncore.batch_norm_infer`) and keeps ``x``
+        and them.
 
         Parameters
         ----------
@@ -1282,6 +1283,10 @@ class BatchNorm(Layer):
             layer was built for; float32, float64 or integer (converted to float64).
         training : bool, default False
             Batch statistics and moving-average update (True) or moving averages (False).
+        relu : bool, default False
+            Rectify the output as it is written (for a :class:`ReLU` right after,
+            which then takes it with :meth:`ReLU.forward_fused`); :meth:`backward`
+            still takes the gradient with respect to the output before the ReLU.
 
         Returns
         -------
@@ -1317,19 +1322,28 @@ class BatchNorm(Layer):
         """
         self._check_built()
         p = self.params
+        relu = bool(relu)
         if training:
-            y, mean, var = F.batch_norm_train(x, p["gamma"], p["beta"], eps=self.epsilon)
+            y, mean, var = F.batch_norm_train(x, p["gamma"], p["beta"], eps=self.epsilon,
+                                              relu=relu)
             if x.shape[0] > 0:
                 mm, mv = F.update_moving_stats(p["moving_mean"], p["moving_var"], mean, var,
                                                momentum=self.momentum)
                 p["moving_mean"] = np.asarray(mm, dtype=self.dtype)
                 p["moving_var"] = np.asarray(mv, dtype=self.dtype)
-            self._cache = ("train", x, mean, var)
         else:
-            y = F.batch_norm_infer(x, p["gamma"], p["beta"], p["moving_mean"], p["moving_var"],
-                                   eps=self.epsilon)
-            self._cache = ("infer", x, None, None)
+            mean, var = p["moving_mean"], p["moving_var"]
+            y = F.batch_norm_infer(x, p["gamma"], p["beta"], mean, var, eps=self.epsilon,
+                                   relu=relu)
+        self._cache = ("train" if training else "infer", x, mean, var, p["gamma"], p["beta"], relu)
         return y
+
+    def _output_again(self):
+        """The last forward's output again, bit for bit, from what it kept: a model
+        that drops a large output after the next layer has used it (the input of
+        the layer after a ReLU) makes it anew for the backward."""
+        _, x, mean, var, gamma, beta, relu = self._need_cache()
+        return F._bn_apply(F._bn_input("BatchNorm", x), mean, var, gamma, beta, self.epsilon, relu)
 
     def backward(self, dy):
         """Back-propagate ``dy``: fill ``grads`` and return the gradient with respect to ``x``.
@@ -1374,15 +1388,15 @@ class BatchNorm(Layer):
         >>> np.allclose(dx, 0.0), bn.grads["beta"].tolist()
         (True, [16.0, 16.0, 16.0])
         """
-        mode, x, mean, var = self._need_cache()
+        mode, x, mean, var, _, _, _ = self._need_cache()
         gamma = self.params["gamma"]
         if mode == "train":
             dx, dgamma, dbeta = F.batch_norm_backward(dy, x, gamma, mean, var, eps=self.epsilon)
         else:
             # inference mode: an affine map per channel with fixed statistics
             axes = tuple(range(x.ndim - 1))
-            inv = 1.0 / np.sqrt(self.params["moving_var"] + self.dtype.type(self.epsilon))
-            xhat = (x - self.params["moving_mean"]) * inv
+            inv = 1.0 / np.sqrt(var + self.dtype.type(self.epsilon))
+            xhat = (x - mean) * inv
             dgamma = (dy * xhat).sum(axis=axes)
             dbeta = dy.sum(axis=axes)
             dx = dy * (gamma * inv)
@@ -1509,8 +1523,9 @@ class ReLU(Layer):
     def forward_fused(self, y, training=False):
         """Take an output the layer before already rectified; keep it for :meth:`backward`.
 
-        A model calls ``Conv2D.forward(x, relu=True)`` for a convolution followed by
-        a ReLU, then this: the ReLU computes nothing and still back-propagates.
+        A model calls ``Conv2D.forward(x, relu=True)`` (or ``BatchNorm.forward``)
+        for a convolution (or batch norm) followed by a ReLU, then this: the ReLU
+        computes nothing and still back-propagates.
 
         Parameters
         ----------
@@ -1527,6 +1542,7 @@ class ReLU(Layer):
         See Also
         --------
         Conv2D.forward : Rectifies its output with ``relu=True``.
+        BatchNorm.forward : The same.
 
         Examples
         --------

@@ -52,7 +52,7 @@ from .layers import (
     default_name,
 )
 
-_FRESH_OUTPUT = (Conv2D, BatchNorm, Dense)  # see Sequential._run
+_FUSES_RELU = (Conv2D, BatchNorm)           # forward(..., relu=True): see Sequential._run
 
 __all__ = [
     "Sequential",
@@ -170,6 +170,7 @@ class Sequential:
         self.output_shape = None
         self.built = False
         self._ran = []
+        self._remade = set()
         for layer in as_list(layers, "layers", f"Model {name!r}"):
             self.add(layer)
         if input_shape is not None:
@@ -410,29 +411,43 @@ class Sequential:
         return arr
 
     # -- computing ------------------------------------------------------------
-    # A ReLU after a Conv2D is fused into it (max(y, 0) in the micro-kernel's
-    # store); after the others it rectifies its input in place: their outputs
-    # are new arrays that they do not keep for their own backward (VGG-19 at
-    # batch 8 spent a third of its time faulting in fresh pages for ReLU outputs).
+    # A ReLU after a Conv2D or a BatchNorm is fused into it (max(y, 0) as the
+    # output is stored); after a Dense it rectifies its input in place: their
+    # outputs are new arrays that they do not keep for their own backward
+    # (VGG-19 at batch 8 spent a third of its time faulting in fresh pages for
+    # ReLU outputs).
+    # The output of a BatchNorm + ReLU pair is not kept past the layer after it
+    # (when that one keeps just its input): the backward makes it again from
+    # what the BatchNorm keeps anyway.  A batch-norm network would otherwise hold
+    # two arrays per convolution from forward to backward (VGG-19, 224x224,
+    # batch 8: 450 MB more, a fifth of a training step's peak).
     def _run(self, x, training, keep, logits):
         layers = self.layers
         if logits and layers and isinstance(layers[-1], Softmax):
             layers = layers[:-1]
         previous = None
+        remade = set()
         for i, layer in enumerate(layers):
             followed_by_relu = i + 1 < len(layers) and isinstance(layers[i + 1], ReLU)
-            if isinstance(layer, ReLU) and isinstance(previous, Conv2D):
-                y = layer.forward_fused(x, training=training)   # the convolution applied it
-            elif isinstance(layer, ReLU) and isinstance(previous, _FRESH_OUTPUT):
+            if isinstance(layer, ReLU) and isinstance(previous, _FUSES_RELU):
+                y = layer.forward_fused(x, training=training)   # the layer before applied it
+            elif isinstance(layer, ReLU) and isinstance(previous, Dense):
                 y = layer.forward_inplace(x, training=training)
-            elif isinstance(layer, Conv2D) and followed_by_relu:
+            elif isinstance(layer, _FUSES_RELU) and followed_by_relu:
                 y = layer.forward(x, training=training, relu=True)
             else:
                 y = layer.forward(x, training=training)
-            previous = layer
             if not keep:
                 layer.clear_cache()
+            elif (i >= 2 and isinstance(previous, ReLU) and isinstance(layers[i - 2], BatchNorm)
+                  and layer._cache is x):
+                layer.clear_cache()
+                previous.clear_cache()
+                remade.add(i)
+            previous = layer
             x = y
+        if keep:
+            self._remade = remade
         return x, layers
 
     def forward(self, x, training=False, logits=False):
@@ -553,8 +568,11 @@ class Sequential:
         if d.dtype != self.dtype:
             d = d.astype(self.dtype)
         ran, self._ran = self._ran, []
+        remade, self._remade = self._remade, set()
         for i in range(len(ran) - 1, -1, -1):
             layer = ran[i]
+            if i in remade:         # its input, the BatchNorm + ReLU output, dropped in _run
+                layer._cache = ran[i - 1]._cache = ran[i - 2]._output_again()
             if i == 0 and not input_grad and isinstance(layer, Conv2D):
                 layer.backward(d, input_grad=False)
             elif isinstance(layer, ReLU) and i < len(ran) - 1:

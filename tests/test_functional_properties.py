@@ -335,6 +335,13 @@ def test_batch_norm_train_and_backward_match_reference(shape, dtype, eps, nthrea
     assert_within(mean, rmean, tol_mean, "batch_norm_train mean")
     assert_within(var, rvar, tol_var, "batch_norm_train var")
     assert_within(y, ry, tol_y, "batch_norm_train y")
+    # y is made from the statistics returned (a model recomputes it so), and
+    # relu=True rectifies it in the same pass: both bit for bit
+    np.testing.assert_array_equal(cn().batch_norm_infer(x, gamma, beta, mean, var, eps=eps), y)
+    with threads(nthreads):
+        fused = cn().batch_norm_train(x, gamma, beta, eps=eps, relu=True)
+    for a, b in zip(fused, (cn().relu(y), mean, var)):
+        np.testing.assert_array_equal(a, b)
 
     # backward, given the oracle's statistics rounded to the dtype
     dy = rand(rng, shape, dtype)
@@ -371,6 +378,8 @@ def test_batch_norm_infer_and_moving_stats_match_reference(shape, dtype, seed):
     inv_std = 1 / np.sqrt(mv.astype(np.float64) + 1e-3)
     tol = 8 * u * (np.abs(beta) + np.abs(gamma) * inv_std * (np.abs(x) + np.abs(mm)))
     assert_within(got, want, tol, "batch_norm_infer")
+    np.testing.assert_array_equal(cn().batch_norm_infer(x, gamma, beta, mm, mv, relu=True),
+                                  cn().relu(got))
 
     mean, var = rand(rng, C, dtype), rand(rng, C, dtype, 0, 2)
     momentum = float(rng.uniform(0.5, 1.0))

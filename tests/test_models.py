@@ -1,6 +1,7 @@
 """Models: VGG parameter counts, shapes, names, MACs; Sequential weights; bad input;
 inference helpers (predict, fold_batchnorm); npz weights."""
 import gc
+import weakref
 
 import numpy as np
 import pytest
@@ -465,6 +466,42 @@ def test_predict_keeps_no_activations():
     m = small_vgg()
     m.predict(images(5), batch_size=2)
     assert all(layer._cache is None for layer in m.layers)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("training", [True, False])
+def test_batch_norm_relu_output_is_let_go_and_made_again_for_backward(dtype, training):
+    """A BatchNorm + ReLU output is not kept once the next layer (a convolution or
+    pooling) has used it; the backward makes it again from what the BatchNorm keeps,
+    so the gradients are those of the layers run one by one, bit for bit."""
+    m = small_vgg(batch_norm=True, dtype=dtype, width=1 / 8, dropout=0.0)
+    x = images(3, dtype=dtype)
+    labels = np.array([0, 3, 1])
+    relus = [b for a, b in zip(m.layers, m.layers[1:])
+             if isinstance(a, BatchNorm) and isinstance(b, ReLU)]
+    assert len(relus) == 8
+    outputs = []
+    for relu in relus:
+        def spy(y, training=False, _relu=relu, _fused=relu.forward_fused):
+            outputs.append(weakref.ref(y))
+            return _fused(y, training=training)
+        relu.forward_fused = spy
+    logits = m.forward(x, training=training, logits=True)
+    assert len(outputs) == 8 and all(ref() is None for ref in outputs)
+    _, dlogits = cnncore.softmax_cross_entropy(logits, labels)
+    dx = m.backward(dlogits)
+    grads = [g.copy() for g in m.gradients()]
+
+    h = x
+    for layer in m.layers[:-1]:             # one by one: nothing fused, nothing let go
+        h = layer.forward(h, training=training)
+    np.testing.assert_array_equal(h, logits)
+    d = cnncore.softmax_cross_entropy(h, labels)[1]
+    for layer in reversed(m.layers[:-1]):
+        d = layer.backward(d)
+    np.testing.assert_array_equal(d, dx)
+    for got, want in zip(m.gradients(), grads):
+        np.testing.assert_array_equal(got, want)
 
 
 def test_backward_needs_forward_and_right_shape():
