@@ -59,7 +59,16 @@ enum { CNNCORE_AVX512 = 0, CNNCORE_AVX2 = 1, CNNCORE_PORTABLE = 2 };
 #endif
 
 #define KT_SUFFIX portable
+#if defined(__aarch64__) && !defined(__clang__)
+/* GCC's scheduling before register allocation (on by default for aarch64) hoists
+ * the block's 6 scalar loads ahead of their FMAs, which then need 34 of the 32
+ * vector registers: 2 accumulators spilled to the stack, a load and a store each
+ * per reduction step (GCC 12, forward and kernel-gradient kernels alike).
+ * Without it, none; Clang reuses the scalar registers and never spilled. */
+#define KT_TARGET __attribute__((optimize("no-schedule-insns")))
+#else
 #define KT_TARGET
+#endif
 #define KT_VW 4
 #define KT_NV 4
 #if defined(__aarch64__)

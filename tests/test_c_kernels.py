@@ -12,6 +12,10 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "test_c_kernels.sh"
 SUMMARY = re.compile(r"^(\d+) passed, (\d+) failed$", re.MULTILINE)
+# an aarch64 branch to a local label: b, b.ne or bne (GCC's spelling), cbz, tbnz, ...
+BRANCH = re.compile(r"^\s+(?:b\.?(?:eq|ne|[lg][te]|hi|hs|lo|ls|mi|pl|cs|cc|vs|vc)?\s+|"
+                    r"(?:cbn?z|tbn?z)\s.*,\s*)(\.L\w+)$")
+LABEL = re.compile(r"^\.L\w+:$")
 
 
 def _run(mode):
@@ -44,3 +48,33 @@ def test_c_kernels_aarch64():
                     "qemu-user)")
     tested = _run("aarch64")
     assert tested == ["portable"]
+    # and, in the code setup.py's flags make, no accumulator lives on the stack
+    # (docs/design.md, What the aarch64 kernel test proves)
+    loops = _fmla_loops(_aarch64_asm('#include "_direct.h"\n'
+                                     "void *keep[] = {cnncore_direct_block_portable, "
+                                     "cnncore_dkernel_tasks_portable};\n"))
+    assert len(loops) >= 2, loops               # the forward's and the kernel gradient's
+    for body in loops:
+        assert body.count("fmla") == 24 and not re.search(r"\bsp\b", body), body
+
+
+def _aarch64_asm(source):
+    """What aarch64-linux-gnu-gcc makes of ``source`` with setup.py's flags."""
+    proc = subprocess.run(["aarch64-linux-gnu-gcc", "-O3", "-ffp-contract=fast", "-I",
+                           str(ROOT / "cnncore"), "-x", "c", "-S", "-o", "-", "-"],
+                          input=source, capture_output=True, text=True, check=True)
+    return proc.stdout
+
+
+def _fmla_loops(asm):
+    """The bodies of the innermost loops (a label up to a branch back to it) with FMAs."""
+    lines = asm.splitlines()
+    label_at = {line[:-1]: i for i, line in enumerate(lines) if LABEL.match(line)}
+    loops = []
+    for i, line in enumerate(lines):
+        m = BRANCH.match(line)
+        if m and label_at.get(m.group(1), i) < i:
+            body = lines[label_at[m.group(1)]:i + 1]
+            if not any(LABEL.match(ln) for ln in body[1:]) and any("fmla" in ln for ln in body):
+                loops.append("\n".join(body))
+    return loops
