@@ -43,14 +43,15 @@ VGG19_CONVS = [(224, 3, 64), (224, 64, 64), (112, 64, 128), (112, 128, 128), (56
 BN_SHAPES = [(8, 112, 112, 64), (8, 56, 56, 256), (64, 4096)]
 
 
-# Idle OpenBLAS threads spin for about 0.1 s after a call before they sleep:
-# a contender timed right after NumPy's matmul would share the cores with
-# them.  So each contender first waits SETTLE_SECONDS, then makes one untimed
-# call (which wakes its own thread pool and the idle core), then the timed one.
+# Idle threads spin a while after a call before they sleep (OpenBLAS's about
+# 0.1 s): a contender timed right after another would share the cores with
+# them.  So each contender first waits SETTLE_SECONDS, then (with rewarm) makes
+# one untimed call, which wakes its own thread pool and the idle core, then the
+# timed one.
 SETTLE_SECONDS = 0.2
 
 
-def interleaved(fns, reps):
+def interleaved(fns, reps, rewarm=True):
     """Median seconds of each callable, running them in turn rep after rep."""
     for fn in fns.values():  # warm up: workspaces, thread pools, first-touch pages
         fn()
@@ -58,7 +59,8 @@ def interleaved(fns, reps):
     for _ in range(reps):
         for name, fn in fns.items():
             time.sleep(SETTLE_SECONDS)
-            fn()
+            if rewarm:
+                fn()
             t0 = time.perf_counter()
             fn()
             times[name].append(time.perf_counter() - t0)

@@ -5,7 +5,8 @@ mode (batch statistics, dropout), softmax cross-entropy on the logits, the backw
 pass, and SGD with momentum 0.9.  PyTorch runs the same network channels-last with
 ``torch.optim.SGD(momentum=0.9)`` at the same thread count.  VGG-19 with and without
 batch norm, 224x224 at batch 8 and 64x64 at batch 32.  Times are medians of
-``--repeat`` interleaved steps after a warm-up step; the ratio is PyTorch's time over
+``--repeat`` interleaved steps after a warm-up step, each after a 0.2 s pause (so that
+neither framework's spinning threads run into the other's turn); the ratio is PyTorch's time over
 cnncore's (higher is better for cnncore).  Peak memory is the growth of the peak
 resident set over the steps, each framework measured alone in a fresh process.
 
@@ -31,7 +32,7 @@ from cnncore._isa import cpu_name, effective
 from cnncore.models import vgg19
 
 from bench_threads import training_step  # noqa: E402  (this folder: python benchmarks/...)
-from bench_vgg19 import interleaved  # noqa: E402
+from bench_core import SETTLE_SECONDS, interleaved  # noqa: E402
 
 CASES = {"224x8": (224, 8), "64x32": (64, 32)}
 
@@ -131,7 +132,7 @@ def main(argv=None):
         for bn in bns:
             fns = {fw: build(fw, size, batch, bn, args.width) for fw in ("cnncore", "torch")}
             with threadpool_limits(args.threads):
-                t = interleaved(fns, args.repeat)
+                t = interleaved(fns, args.repeat, rewarm=False)
             mem = {} if args.no_memory else {
                 fw: peak_memory(fw, case, bn, args.width, args.threads) for fw in fns}
             rows.append(dict(case=case, batch_norm=bn, seconds=t, memory_mb=mem,
@@ -143,7 +144,8 @@ def main(argv=None):
         f"### {title} training step, float32, {args.threads} threads (benchmarks/bench_train.py)",
         "",
         f"{cpu_name()} (cnncore's {effective()} path), Python {platform.python_version()}, "
-        f"NumPy {np.__version__}, PyTorch {torch.__version__}; median of {args.repeat} interleaved steps after a warm-up; "
+        f"NumPy {np.__version__}, PyTorch {torch.__version__}; median of {args.repeat} interleaved steps after a warm-up, "
+        f"each after a {SETTLE_SECONDS} s pause; "
         "peak memory: growth of the peak RSS over two steps, each framework alone in a fresh process.",
         "",
         "| input | batch norm | cnncore s/step | PyTorch s/step | ratio (PyTorch time / cnncore) "
