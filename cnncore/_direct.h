@@ -66,6 +66,14 @@ enum { CNNCORE_AVX512 = 0, CNNCORE_AVX2 = 1, CNNCORE_PORTABLE = 2 };
  * per reduction step (GCC 12, forward and kernel-gradient kernels alike).
  * Without it, none; Clang reuses the scalar registers and never spilled. */
 #define KT_TARGET __attribute__((optimize("no-schedule-insns")))
+#elif !defined(__clang__)
+/* Elsewhere (x86-64's baseline, SSE2: 16 registers, no FMA, so a product needs a
+ * spare register) GCC's basic-block vectoriser left a whole row of accumulators
+ * in memory, a load and a store per reduction step, even with registers to
+ * spare; without it a block of 2 rows fits (8 accumulators, 4 weights, the
+ * broadcast and the product): forward 0.28-0.30 -> 0.34-0.35 of the AVX2 kernel
+ * (3 rows: 12 accumulators, 4 of them spilled, 0.27). */
+#define KT_TARGET __attribute__((optimize("no-tree-slp-vectorize")))
 #else
 #define KT_TARGET
 #endif
@@ -74,7 +82,7 @@ enum { CNNCORE_AVX512 = 0, CNNCORE_AVX2 = 1, CNNCORE_PORTABLE = 2 };
 #if defined(__aarch64__)
 #define CNNCORE_PORTABLE_ROWS 6
 #else
-#define CNNCORE_PORTABLE_ROWS 3
+#define CNNCORE_PORTABLE_ROWS 2
 #endif
 #define KT_ROWS CNNCORE_PORTABLE_ROWS
 #include "_ukernel.h"
