@@ -71,7 +71,7 @@ enum { CNNCORE_AVX512 = 0, CNNCORE_AVX2 = 1, CNNCORE_PORTABLE = 2 };
  * spare register) GCC's basic-block vectoriser left a whole row of accumulators
  * in memory, a load and a store per reduction step, even with registers to
  * spare; without it a block of 2 rows fits (8 accumulators, 4 weights, the
- * broadcast and the product): forward 0.28-0.30 -> 0.34-0.35 of the AVX2 kernel
+ * broadcast and the product): forward 0.28-0.30 -> 0.34-0.36 of the AVX2 kernel
  * (3 rows: 12 accumulators, 4 of them spilled, 0.27). */
 #define KT_TARGET __attribute__((optimize("no-tree-slp-vectorize")))
 #else
