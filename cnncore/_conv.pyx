@@ -16,7 +16,7 @@ from cython.parallel cimport parallel, prange, threadid
 from libc.string cimport memcpy, memset
 from scipy.linalg.cython_blas cimport dgemm, dgemv, sgemm, sgemv
 
-from cnncore._direct cimport (CNNCORE_AVX2, CNNCORE_AVX512, CNNCORE_PORTABLE,
+from cnncore._direct cimport (CNNCORE_AVX2, CNNCORE_AVX512, CNNCORE_PORTABLE, cnncore_fields,
                              cnncore_direct_block, cnncore_dkernel_tasks, cnncore_isa_cols,
                              cnncore_isa_rows, cnncore_isa_supported, cnncore_cpu_is_amd)
 
@@ -349,20 +349,36 @@ def pad_into(const floating[:, :, :, ::1] x,   # IN  (N, H, W, C)
                 memset(dst + (pl + W) * C, 0, (Wp - pl - W) * C * item)
 
 
-def direct_forward(const float[:, :, :, ::1] xp,     # IN  padded input (N, Hp, Wp, C)
+cdef cnncore_fields _fields(const float[:, :, :, ::1] x, const Py_ssize_t[:, ::1] taps,
+                            Py_ssize_t OH, Py_ssize_t OW, Py_ssize_t run, int sh, int sw,
+                            int pt, int pl):
+    """Where the micro-kernels read receptive fields (cnncore_fields in _direct.h)."""
+    cdef cnncore_fields f
+    assert taps.shape[1] == 2 and taps.shape[0] > 0 and run > 0 and run % x.shape[3] == 0
+    f.x = &x[0, 0, 0, 0]
+    f.H, f.W, f.C = x.shape[1], x.shape[2], x.shape[3]
+    f.OH, f.OW, f.sh, f.sw, f.pt, f.pl = OH, OW, sh, sw, pt, pl
+    f.tap = &taps[0, 0]
+    f.ntaps = <int> taps.shape[0]
+    f.run = run
+    return f
+
+
+def direct_forward(const float[:, :, :, ::1] x,      # IN  (N, H, W, C): what the fields read
                    const float[:, ::1] kernel,       # IN  (KH*KW*C, O) to pack on the way, or (0, 0)
                    float[:, :, ::1] wpack,           # IN  packed (ceil(O / cols), KH*KW*C, cols), or
                                                      #     scratch (nthreads, KH*KW*C, cols) with kernel
                    const float[::1] bias,            # IN  (O,) or empty: no bias
-                   const Py_ssize_t[::1] off,        # IN  (ntaps,) offsets of runs into xp
+                   const Py_ssize_t[:, ::1] taps,    # IN  (ntaps, 2) (row, column) of each run
                    float[:, :, :, ::1] y,            # OUT (N, OH, OW, O)
-                   Py_ssize_t run, int sh, int sw, bint relu, str isa, int group,
+                   Py_ssize_t run, int sh, int sw, int pt, int pl, bint relu, str isa, int group,
                    Py_ssize_t kc, int nthreads):
-    """y = conv(xp, w) + bias (then max(y, 0) with relu); tasks are (``group``
+    """y = conv(x, w) + bias (then max(y, 0) with relu); tasks are (``group``
     channel blocks, pixel chunk) pairs.
 
-    Each output pixel reads ntaps runs of ``run`` contiguous values starting
-    at its receptive field's corner plus ``off[t]``.  Tasks are handed out
+    Output pixel (b, i, j) reads ntaps runs of ``run`` contiguous values of
+    x, each ``taps[t]`` rows and columns from its receptive field's corner
+    (i*sh - pt, j*sw - pl); runs outside x read zeros.  Tasks are handed out
     dynamically, channel blocks after channel blocks, so a thread the OS holds
     back does not hold up the others; there are 4 per thread, or one per
     channel block when that is more.  A task of several blocks computes each
@@ -373,7 +389,6 @@ def direct_forward(const float[:, :, :, ::1] xp,     # IN  padded input (N, Hp, 
     into its thread's part of ``wpack`` while it makes its first tile.
     """
     cdef int code = ISA_CODES[isa]
-    cdef Py_ssize_t Hp = xp.shape[1], Wp = xp.shape[2], C = xp.shape[3]
     cdef Py_ssize_t OH = y.shape[1], OW = y.shape[2], O = y.shape[3]
     cdef Py_ssize_t P = y.shape[0] * OH * OW
     cdef Py_ssize_t cols = wpack.shape[2], nblocks = (O + cols - 1) // cols
@@ -384,16 +399,16 @@ def direct_forward(const float[:, :, :, ::1] xp,     # IN  padded input (N, Hp, 
     cdef Py_ssize_t chunk = ((P + rows - 1) // rows + nchunks - 1) // nchunks * rows
     cdef Py_ssize_t task, o0, p0, p1
     cdef int tid
-    cdef int ntaps = <int> off.shape[0]
+    cdef int failed = 0
+    cdef cnncore_fields f = _fields(x, taps, OH, OW, run, sh, sw, pt, pl)
     cdef bint has_bias = bias.shape[0] > 0
     cdef bint packing = kernel.shape[0] > 0
-    cdef const float* xptr = &xp[0, 0, 0, 0]
     cdef const float* kptr = &kernel[0, 0] if packing else NULL
     cdef float* wptr = &wpack[0, 0, 0]
     cdef const float* bptr = &bias[0] if has_bias else NULL
     cdef float* yptr = &y[0, 0, 0, 0]
     cdef Py_ssize_t wstride = wpack.shape[1] * cols
-    assert cnncore_isa_cols(code) == cols and group >= 1
+    assert cnncore_isa_cols(code) == cols and group >= 1 and x.shape[0] == y.shape[0]
     if packing:
         assert group == 1 and wpack.shape[0] >= nthreads and kernel.shape[1] == O
     else:
@@ -405,22 +420,24 @@ def direct_forward(const float[:, :, :, ::1] xp,     # IN  padded input (N, Hp, 
             p0 = task % nchunks * chunk
             p1 = min(p0 + chunk, P)
             if p0 < p1:
-                cnncore_direct_block(code, xptr, Hp, Wp, C, OH, OW, sh, sw, &off[0], ntaps, run,
-                                     kptr + o0 if packing else NULL, O,
-                                     wptr + (tid if packing else o0 // cols) * wstride,
-                                     bptr + o0 if has_bias else NULL, relu,
-                                     yptr + o0, O, <int> min(group * cols, O - o0), kc, p0, p1)
+                failed += cnncore_direct_block(
+                    code, &f, kptr + o0 if packing else NULL, O,
+                    wptr + (tid if packing else o0 // cols) * wstride,
+                    bptr + o0 if has_bias else NULL, relu,
+                    yptr + o0, O, <int> min(group * cols, O - o0), kc, p0, p1) != 0  # a reduction
+    if failed:
+        raise MemoryError("conv2d: no memory for the micro-kernel's tables of receptive fields")
 
 
-def direct_dkernel(const float[:, :, :, ::1] xp,     # IN  padded input (N, Hp, Wp, C)
+def direct_dkernel(const float[:, :, :, ::1] x,      # IN  (N, H, W, C): what the fields read
                    const float[:, ::1] dy,           # IN  (N*OH*OW, ldy): ldy >= O, a multiple of cols
-                   const Py_ssize_t[::1] off,        # IN  (ntaps,) offsets of runs into xp
+                   const Py_ssize_t[:, ::1] taps,    # IN  (ntaps, 2) (row, column) of each run
                    float[:, :, ::1] dk,              # OUT (1 or nthreads, ntaps*run, O), zeroed
                    double[:, ::1] db,                # OUT (len(dk), O), zeroed
-                   int OH, int OW, Py_ssize_t run, int sh, int sw, Py_ssize_t chunk,
-                   str isa, int nthreads):
+                   int OH, int OW, Py_ssize_t run, int sh, int sw, int pt, int pl,
+                   Py_ssize_t chunk, str isa, int nthreads):
     """Kernel gradient dk[k, o] += sum_p col[p, k] * dy[p, o], and the bias gradient
-    db[o] += sum_p dy[p, o].
+    db[o] += sum_p dy[p, o]; the receptive fields as direct_forward reads them.
 
     With one part in dk, each thread owns a contiguous range of (6 reduction
     rows, channel block) tasks, so no two threads write the same part of dk,
@@ -432,7 +449,6 @@ def direct_dkernel(const float[:, :, :, ::1] xp,     # IN  padded input (N, Hp, 
     every thread busy.
     """
     cdef int code = ISA_CODES[isa]
-    cdef Py_ssize_t Hp = xp.shape[1], Wp = xp.shape[2], C = xp.shape[3]
     cdef Py_ssize_t P = dy.shape[0], ldy = dy.shape[1]
     cdef Py_ssize_t nparts = dk.shape[0], K = dk.shape[1], O = dk.shape[2]
     cdef Py_ssize_t rows = cnncore_isa_rows(code), cols = cnncore_isa_cols(code)
@@ -440,11 +456,11 @@ def direct_dkernel(const float[:, :, :, ::1] xp,     # IN  padded input (N, Hp, 
     cdef Py_ssize_t t, part, pbeg, pend, task0, task1
     cdef int failed = 0
     cdef bint by_pixels = nparts > 1
-    cdef const float* xptr = &xp[0, 0, 0, 0]
+    cdef cnncore_fields f = _fields(x, taps, OH, OW, run, sh, sw, pt, pl)
     cdef const float* dyptr = &dy[0, 0]
     cdef float* dkptr = &dk[0, 0, 0]
     cdef double* dbptr = &db[0, 0]
-    assert ldy % cols == 0 and ldy >= O and P == xp.shape[0] * OH * OW
+    assert ldy % cols == 0 and ldy >= O and P == x.shape[0] * OH * OW and K == taps.shape[0] * run
     assert (nparts == 1 or nparts == nthreads) and db.shape[0] == nparts and db.shape[1] == O
     with nogil:
         for t in prange(nthreads, num_threads=nthreads, schedule="static"):
@@ -454,10 +470,9 @@ def direct_dkernel(const float[:, :, :, ::1] xp,     # IN  padded input (N, Hp, 
             pend = (t + 1) * P // nthreads if by_pixels else P
             task0 = 0 if by_pixels else t * ntasks // nthreads
             task1 = ntasks if by_pixels else (t + 1) * ntasks // nthreads
-            failed += cnncore_dkernel_tasks(code, xptr, Hp, Wp, C, OH, OW, sh, sw, &off[0], run,
-                                            dyptr, ldy, O, dkptr + part * K * O,
+            failed += cnncore_dkernel_tasks(code, &f, dyptr, ldy, O, dkptr + part * K * O,
                                             dbptr + part * O if by_pixels or t == 0 else NULL,
-                                            K, pbeg, pend, chunk, task0, task1) != 0  # a reduction
+                                            pbeg, pend, chunk, task0, task1) != 0  # a reduction
     if failed:
         raise MemoryError("conv2d_backward: no memory for the kernel gradient's index tables")
 

@@ -21,22 +21,32 @@
 
 enum { CNNCORE_AVX512 = 0, CNNCORE_AVX2 = 1, CNNCORE_PORTABLE = 2 };
 
+/* Where output pixels read their receptive fields.  x is (N, H, W, C), and the
+ * output (N, OH, OW, .); output pixel (b, i, j)'s field has its corner at row
+ * i*sh - pt, column j*sw - pl of image b.  Reduction index k = t*run + c reads
+ * value c of tap t's run: `run` contiguous values of x (run / C pixels of one
+ * row) starting tap[2t] rows and tap[2t+1] columns past the corner.  A run
+ * that starts outside x reads zeros: the padding, never copied.  The caller
+ * makes sure no run lies partly outside (a run of several pixels needs every
+ * field's columns inside x). */
+typedef struct {
+    const float *x;
+    ptrdiff_t H, W, C, OH, OW, sh, sw, pt, pl;
+    const ptrdiff_t *tap;   /* ntaps (row, column) pairs */
+    int ntaps;
+    ptrdiff_t run;
+} cnncore_fields;
+
 #define CNNCORE_DIRECT_ARGS                                                     \
-    const float *x, ptrdiff_t Hp, ptrdiff_t Wp, ptrdiff_t C,                    \
-    ptrdiff_t OH, ptrdiff_t OW, ptrdiff_t sh, ptrdiff_t sw,                     \
-    const ptrdiff_t *off, int ntaps, ptrdiff_t run, const float *wsrc,          \
-    ptrdiff_t ldw, float *w, const float *bias, int relu, float *y,             \
-    ptrdiff_t ldy, int ncols, ptrdiff_t kc, ptrdiff_t p0, ptrdiff_t p1
-#define CNNCORE_DIRECT_PASS x, Hp, Wp, C, OH, OW, sh, sw, off, ntaps, run, wsrc, ldw, w, \
-    bias, relu, y, ldy, ncols, kc, p0, p1
+    const cnncore_fields *f, const float *wsrc, ptrdiff_t ldw, float *w,        \
+    const float *bias, int relu, float *y, ptrdiff_t ldy, int ncols,            \
+    ptrdiff_t kc, ptrdiff_t p0, ptrdiff_t p1
+#define CNNCORE_DIRECT_PASS f, wsrc, ldw, w, bias, relu, y, ldy, ncols, kc, p0, p1
 #define CNNCORE_DKERNEL_ARGS                                                    \
-    const float *x, ptrdiff_t Hp, ptrdiff_t Wp, ptrdiff_t C,                    \
-    ptrdiff_t OH, ptrdiff_t OW, ptrdiff_t sh, ptrdiff_t sw,                     \
-    const ptrdiff_t *off, ptrdiff_t run, const float *dy, ptrdiff_t ldy,        \
-    ptrdiff_t O, float *dk, double *db, ptrdiff_t K, ptrdiff_t pbeg,             \
-    ptrdiff_t pend, ptrdiff_t chunk, ptrdiff_t task0, ptrdiff_t task1
-#define CNNCORE_DKERNEL_PASS x, Hp, Wp, C, OH, OW, sh, sw, off, run, dy, ldy, O, dk, db, K, \
-    pbeg, pend, chunk, task0, task1
+    const cnncore_fields *f, const float *dy, ptrdiff_t ldy, ptrdiff_t O,       \
+    float *dk, double *db, ptrdiff_t pbeg, ptrdiff_t pend, ptrdiff_t chunk,     \
+    ptrdiff_t task0, ptrdiff_t task1
+#define CNNCORE_DKERNEL_PASS f, dy, ldy, O, dk, db, pbeg, pend, chunk, task0, task1
 
 #if defined(__GNUC__)
 
@@ -122,15 +132,16 @@ static int cnncore_isa_rows(int isa)
     return isa == CNNCORE_PORTABLE ? CNNCORE_PORTABLE_ROWS : 6;
 }
 
-/* Output pixels p0..p1-1 of channels 0..ncols-1, block after block (see _ukernel.h) */
-static void cnncore_direct_block(int isa, CNNCORE_DIRECT_ARGS)
+/* Output pixels p0..p1-1 of channels 0..ncols-1, block after block (see _ukernel.h);
+ * -1: out of memory */
+static int cnncore_direct_block(int isa, CNNCORE_DIRECT_ARGS)
 {
     (void)isa;
 #ifdef CNNCORE_HAVE_X86
-    if (isa == CNNCORE_AVX512) { cnncore_direct_block_avx512(CNNCORE_DIRECT_PASS); return; }
-    if (isa == CNNCORE_AVX2) { cnncore_direct_block_avx2(CNNCORE_DIRECT_PASS); return; }
+    if (isa == CNNCORE_AVX512) return cnncore_direct_block_avx512(CNNCORE_DIRECT_PASS);
+    if (isa == CNNCORE_AVX2) return cnncore_direct_block_avx2(CNNCORE_DIRECT_PASS);
 #endif
-    cnncore_direct_block_portable(CNNCORE_DIRECT_PASS);
+    return cnncore_direct_block_portable(CNNCORE_DIRECT_PASS);
 }
 
 /* Tasks task0..task1-1 of the kernel gradient over pixels pbeg..pend-1, and with db the
@@ -152,7 +163,7 @@ static int cnncore_isa_cols(int isa) { return 16; }
 static int cnncore_isa_rows(int isa) { return 6; }
 static int cnncore_cpu_is_amd(void) { return 0; }
 /* never called (no instance is supported): stop loudly if one ever is */
-static void cnncore_direct_block(int isa, CNNCORE_DIRECT_ARGS) { abort(); }
+static int cnncore_direct_block(int isa, CNNCORE_DIRECT_ARGS) { abort(); return -1; }
 static int cnncore_dkernel_tasks(int isa, CNNCORE_DKERNEL_ARGS) { abort(); return -1; }
 
 #endif

@@ -15,12 +15,12 @@
  * 6 pixels x 64 channels in 24 zmm; AVX2: 6 x 16 in 12 ymm), and the GEMM
  * behind the convolution streams through it without writing a column
  * matrix: for channels-last input, an output pixel's receptive field is a
- * few runs of contiguous values of the (padded) input.
+ * few runs of contiguous values of the input, whose padding is read as
+ * zeros, never stored (cnncore_fields in _direct.h).
  *
- * Both kernels need: every read of the input inside it (callers pad it);
- * the forward's weights packed as (ceil(O / KT_COLS), K, KT_COLS), zero
- * past O (by the caller, or by the forward as it goes); the kernel
- * gradient's dy with rows of a multiple of KT_COLS values.  A partial
+ * Both kernels need: the forward's weights packed as (ceil(O / KT_COLS), K,
+ * KT_COLS), zero past O (by the caller, or by the forward as it goes); the
+ * kernel gradient's dy with rows of a multiple of KT_COLS values.  A partial
  * block of columns is loaded and stored through a small buffer, so nothing
  * outside the output is written.
  */
@@ -102,30 +102,36 @@ KT_INLINE void KT(pack_rows)(float *dst, const float *src, ptrdiff_t lds, ptrdif
     }
 }
 
-/* The receptive-field corners in the padded input x (N, Hp, Wp, C) of output
- * pixels p0..p0+n-1 (flat over N, OH, OW), into corner[0..n-1]: stepping (image,
- * row, column) along, as a division per pixel would cost more than a small
- * layer's arithmetic on it. */
-KT_INLINE void KT(field_corners)(const float **corner, const float *x, ptrdiff_t Hp,
-                                 ptrdiff_t Wp, ptrdiff_t C, ptrdiff_t OH, ptrdiff_t OW,
-                                 ptrdiff_t sh, ptrdiff_t sw, ptrdiff_t p0, ptrdiff_t n)
+/* Where output pixels p0..p0+n-1 (flat over N, OH, OW) read their receptive
+ * fields (see cnncore_fields in _direct.h): tab[q * ntaps + t] is the start of
+ * pixel p0+q's run of tap t in x, or `zeros` where that run lies outside x.
+ * Steps (image, row, column) along, as a division per pixel would cost more
+ * than a small layer's arithmetic on it. */
+KT_INLINE void KT(field_runs)(const float **tab, const cnncore_fields *f, const float *zeros,
+                              ptrdiff_t p0, ptrdiff_t n)
 {
-    ptrdiff_t bimg = p0 / (OH * OW), i = p0 % (OH * OW) / OW, j = p0 % OW;
-    for (ptrdiff_t q = 0; q < n; q++) {
-        corner[q] = x + ((bimg * Hp + i * sh) * Wp + j * sw) * C;
-        if (++j == OW) {
+    ptrdiff_t b = p0 / (f->OH * f->OW), i = p0 % (f->OH * f->OW) / f->OW, j = p0 % f->OW;
+    for (ptrdiff_t q = 0; q < n; q++, tab += f->ntaps) {
+        ptrdiff_t h0 = i * f->sh - f->pt, w0 = j * f->sw - f->pl;
+        for (int t = 0; t < f->ntaps; t++) {
+            ptrdiff_t h = h0 + f->tap[2 * t], w = w0 + f->tap[2 * t + 1];
+            int inside = h >= 0 && h < f->H && w >= 0 && w < f->W;
+            tab[t] = inside ? f->x + ((b * f->H + h) * f->W + w) * f->C : zeros;
+        }
+        if (++j == f->OW) {
             j = 0;
-            if (++i == OH) i = 0, bimg++;
+            if (++i == f->OH) i = 0, b++;
         }
     }
 }
 
 /* One chunk k0..k1-1 (of K) of the reduction for a block of pixels x channels:
- * y[r, 0:ncols] (+)= sum_{k0 <= t*run + c < k1} src[r][off[t] + c] * w[(t*run + c - k0)*COLS : +COLS].
+ * y[r, 0:ncols] (+)= sum_{k0 <= t*run + c < k1} src[r*ntaps + t][c] * w[(t*run + c - k0)*COLS : +COLS]
+ * (src: each row's runs, as field_runs makes them).
  * The first chunk starts from the bias (when there is one); the last one
  * applies the ReLU (when asked). */
 KT_TARGET static void KT(cnncore_ukernel)(
-    const float *const *src, const ptrdiff_t *off, ptrdiff_t run, ptrdiff_t k0, ptrdiff_t k1,
+    const float *const *src, int ntaps, ptrdiff_t run, ptrdiff_t k0, ptrdiff_t k1,
     ptrdiff_t K, const float *w, const float *bias, int relu, float *y, ptrdiff_t ldy,
     int nrows, int ncols)
 {
@@ -150,7 +156,7 @@ KT_TARGET static void KT(cnncore_ukernel)(
         ptrdiff_t c0 = k0 > t * run ? k0 - t * run : 0;
         ptrdiff_t c1 = k1 < (t + 1) * run ? k1 - t * run : run;
         const float *s[KT_ROWS];
-        KT_UNROLL for (int r = 0; r < KT_ROWS; r++) s[r] = src[r] + off[t];
+        KT_UNROLL for (int r = 0; r < KT_ROWS; r++) s[r] = src[r * ntaps + t];
         for (ptrdiff_t c = c0; c < c1; c++) {
             KT_UNROLL for (int v = 0; v < KT_NV; v++) wv[v] = KT(vload)(w + v * KT_VW);
             w += KT_COLS;
@@ -170,30 +176,35 @@ KT_TARGET static void KT(cnncore_ukernel)(
 
 /* Output pixels p0..p1-1 (flat over N, OH, OW) of channels 0..ncols-1, one block
  * of KT_COLS channels after another.
- * x: padded input (N, Hp, Wp, C); off: ntaps offsets into it, each the start
- * of a run of `run` contiguous values (one kernel tap: run = C; one kernel
- * row when the column dilation is 1: run = KW*C); w: the packed weights of
- * these blocks, (blocks, ntaps*run, COLS); y: points at y[0, 0, 0, o0], rows of
- * ldy floats.  Pixels go tile by tile (a tile's receptive fields stay in L2),
- * within a tile block by block, and within a block the reduction chunk by
- * chunk, kc indices each (a chunk's weights stay in L1; kc = 0: the whole
- * reduction in one chunk, the weights streamed from L2).
+ * f: where the pixels read their receptive fields (_direct.h); w: the packed
+ * weights of these blocks, (blocks, ntaps*run, COLS); y: points at
+ * y[0, 0, 0, o0], rows of ldy floats.  Pixels go tile by tile (a tile's
+ * receptive fields stay in L2), within a tile block by block, and within a
+ * block the reduction chunk by chunk, kc indices each (a chunk's weights stay
+ * in L1; kc = 0: the whole reduction in one chunk, the weights streamed from L2).
  * With wsrc (else NULL), w is only a buffer of that size: the first tile packs
  * each chunk into it from the weights wsrc (ntaps*run, ldw), from column 0,
  * right before using it, and the later tiles read it packed.  That spares a
- * pass packing the whole kernel first, through memory when it is large. */
-KT_TARGET static void KT(cnncore_direct_block)(
-    const float *x, ptrdiff_t Hp, ptrdiff_t Wp, ptrdiff_t C,
-    ptrdiff_t OH, ptrdiff_t OW, ptrdiff_t sh, ptrdiff_t sw,
-    const ptrdiff_t *off, int ntaps, ptrdiff_t run, const float *wsrc, ptrdiff_t ldw, float *w,
+ * pass packing the whole kernel first, through memory when it is large.
+ * Returns -1 when out of memory, else 0. */
+KT_TARGET static int KT(cnncore_direct_block)(
+    const cnncore_fields *f, const float *wsrc, ptrdiff_t ldw, float *w,
     const float *bias, int relu, float *y, ptrdiff_t ldy, int ncols, ptrdiff_t kc, ptrdiff_t p0,
     ptrdiff_t p1)
 {
     enum { PTILE = 32 * KT_ROWS };
-    const float *src[PTILE + KT_ROWS];
-    ptrdiff_t K = ntaps * run;
+    int ntaps = f->ntaps;
+    ptrdiff_t run = f->run, K = ntaps * run;
     if (p1 <= p0 || K <= 0)
-        return;
+        return 0;
+    /* each tile's runs (and spare rows'), and the zeros of the runs outside x */
+    const float **src = malloc((size_t)(PTILE + KT_ROWS) * ntaps * sizeof *src);
+    float *zeros = calloc((size_t)run, sizeof(float));
+    if (!src || !zeros) {
+        free(src);
+        free(zeros);
+        return -1;
+    }
     /* tiles and chunks of even sizes (no small leftover at the end) */
     ptrdiff_t ntiles = (p1 - p0 + PTILE - 1) / PTILE;
     ptrdiff_t tile = ((p1 - p0 + ntiles - 1) / ntiles + KT_ROWS - 1) / KT_ROWS * KT_ROWS;
@@ -203,9 +214,9 @@ KT_TARGET static void KT(cnncore_direct_block)(
     for (ptrdiff_t tp0 = p0; tp0 < p1; tp0 += tile) {
         ptrdiff_t tp1 = tp0 + tile < p1 ? tp0 + tile : p1;
         ptrdiff_t n = tp1 - tp0;
-        KT(field_corners)(src, x, Hp, Wp, C, OH, OW, sh, sw, tp0, n);
+        KT(field_runs)(src, f, zeros, tp0, n);
         for (ptrdiff_t q = n; q < n + KT_ROWS; q++)  /* spare rows re-read pixel tp0 */
-            src[q] = src[0];
+            memcpy(src + q * ntaps, src, (size_t)ntaps * sizeof *src);
         int packing = wsrc && tp0 == p0;      /* the first tile packs the weights */
         for (int o0 = 0; o0 < ncols; o0 += KT_COLS) {
             int nc = ncols - o0 < KT_COLS ? ncols - o0 : KT_COLS;
@@ -234,13 +245,16 @@ KT_TARGET static void KT(cnncore_direct_block)(
                     ptrdiff_t e1 = e0 + share < nnext ? e0 + share : nnext;
                     for (ptrdiff_t e = e0; e < e1; e++)
                         __builtin_prefetch(wnext + e / lines * ldn + e % lines * 16, 0, 2);
-                    KT(cnncore_ukernel)(src + q, off, run, k0, k1, K, wb + k0 * KT_COLS,
+                    KT(cnncore_ukernel)(src + q * ntaps, ntaps, run, k0, k1, K, wb + k0 * KT_COLS,
                                         bias ? bias + o0 : NULL, relu,
                                         y + (tp0 + q) * ldy + o0, ldy, nrows, nc);
                 }
             }
         }
     }
+    free(src);
+    free(zeros);
+    return 0;
 }
 
 /* Kernel gradient of one block: dk[r, 0:ncols] += sum_q xs[q][r] * dy[q, 0:COLS]
@@ -263,11 +277,11 @@ KT_TARGET static void KT(cnncore_ukernel_dk)(const float *xs, const float *dy, p
     KT(store_block)(acc, dk, ldk, nrows, ncols, 1);
 }
 
-/* Tasks task0..task1-1 of the kernel gradient dk (K, O) += col(x).T @ dy over
- * pixels pbeg..pend-1, chunk after chunk (a chunk of x and dy stays in cache
- * while every task uses it).  A task is (block kb of KT_ROWS reduction indices,
- * block ob of KT_COLS output channels), task = kb * nob + ob; reduction index
- * k = t*run + c reads x(p)[off[t] + c].
+/* Tasks task0..task1-1 of the kernel gradient dk (K, O) += col(x).T @ dy, K =
+ * ntaps * run, over pixels pbeg..pend-1, chunk after chunk (a chunk of x and dy
+ * stays in cache while every task uses it).  A task is (block kb of KT_ROWS reduction indices,
+ * block ob of KT_COLS output channels), task = kb * nob + ob; f says where
+ * each pixel reads its receptive field, reduction index k = t*run + c.
  * Each chunk copies its dy into one contiguous panel per channel block, and
  * for each group of DK_GROUP reduction blocks its x into one panel per block:
  * the pixels' own rows lie a power-of-two stride apart, often, which would
@@ -278,35 +292,39 @@ KT_TARGET static void KT(cnncore_ukernel_dk)(const float *xs, const float *dy, p
  * copies dy anyway: float sums of a chunk's rows, added up in double.  Returns
  * -1 when out of memory, else 0. */
 KT_TARGET static int KT(cnncore_dkernel_tasks)(
-    const float *x, ptrdiff_t Hp, ptrdiff_t Wp, ptrdiff_t C,
-    ptrdiff_t OH, ptrdiff_t OW, ptrdiff_t sh, ptrdiff_t sw,
-    const ptrdiff_t *off, ptrdiff_t run, const float *dy, ptrdiff_t ldy, ptrdiff_t O,
-    float *dk, double *db, ptrdiff_t K, ptrdiff_t pbeg, ptrdiff_t pend, ptrdiff_t chunk,
-    ptrdiff_t task0, ptrdiff_t task1)
+    const cnncore_fields *f, const float *dy, ptrdiff_t ldy, ptrdiff_t O,
+    float *dk, double *db, ptrdiff_t pbeg, ptrdiff_t pend, ptrdiff_t chunk, ptrdiff_t task0,
+    ptrdiff_t task1)
 {
     enum { DK_GROUP = 16 };
+    int ntaps = f->ntaps;
+    ptrdiff_t run = f->run, K = ntaps * run;
     ptrdiff_t nob = (O + KT_COLS - 1) / KT_COLS;
     ptrdiff_t kbeg = task0 / nob, kend = (task1 + nob - 1) / nob;   /* the tasks' blocks kb */
-    /* each reduction index's offset in a receptive field (spare rows of the last
-     * block re-read index 0), the chunk's pixels, and the panels */
-    ptrdiff_t *koff = malloc((size_t)(K + KT_ROWS) * sizeof(ptrdiff_t));
-    const float **px = malloc((size_t)chunk * sizeof(const float *));
+    /* each reduction index's tap and place in its run (spare rows of the last
+     * block re-read index 0), the chunk's pixels' runs, the zeros of the runs
+     * outside x, and the panels */
+    ptrdiff_t *ktap = malloc((size_t)(K + KT_ROWS) * 2 * sizeof(ptrdiff_t));
+    ptrdiff_t *kcol = ktap + K + KT_ROWS;
+    const float **px = malloc((size_t)(chunk * ntaps) * sizeof(const float *));
+    float *zeros = calloc((size_t)run, sizeof(float));
     float *dpanel = malloc((size_t)(chunk * nob * KT_COLS) * sizeof(float));
     float *xpanel = malloc((size_t)(chunk * DK_GROUP * KT_ROWS) * sizeof(float));
-    if (!koff || !px || !dpanel || !xpanel) {
-        free(koff);
+    if (!ktap || !px || !zeros || !dpanel || !xpanel) {
+        free(ktap);
         free(px);
+        free(zeros);
         free(dpanel);
         free(xpanel);
         return -1;
     }
-    for (ptrdiff_t k = 0; k < K; k++)
-        koff[k] = off[k / run] + k % run;
-    for (int r = 0; r < KT_ROWS; r++)
-        koff[K + r] = koff[0];
+    for (ptrdiff_t k = 0; k < K + KT_ROWS; k++) {
+        ktap[k] = k < K ? k / run : 0;
+        kcol[k] = k < K ? k % run : 0;
+    }
     for (ptrdiff_t p0 = pbeg; p0 < pend; p0 += chunk) {
         ptrdiff_t n = p0 + chunk < pend ? chunk : pend - p0;
-        KT(field_corners)(px, x, Hp, Wp, C, OH, OW, sh, sw, p0, n);
+        KT(field_runs)(px, f, zeros, p0, n);
         for (ptrdiff_t ob = 0; ob < nob; ob++) {
             VEC sum[KT_NV] = {0};                /* the chunk's share of db */
             for (ptrdiff_t q = 0; q < n; q++) {
@@ -324,21 +342,21 @@ KT_TARGET static int KT(cnncore_dkernel_tasks)(
         }
         for (ptrdiff_t g0 = kbeg; g0 < kend; g0 += DK_GROUP) {
             ptrdiff_t g1 = g0 + DK_GROUP < kend ? g0 + DK_GROUP : kend;
-            /* offsets increase along a block (spare rows excepted), so first and
-             * last KT_ROWS - 1 apart means the block is one run of x */
+            /* a block within one tap's run (spare rows excepted) is contiguous */
             int onerun[DK_GROUP];
             for (ptrdiff_t kb = g0; kb < g1; kb++) {
-                const ptrdiff_t *ko = koff + kb * KT_ROWS;
-                onerun[kb - g0] = ko[KT_ROWS - 1] - ko[0] == KT_ROWS - 1;
+                const ptrdiff_t *kt = ktap + kb * KT_ROWS, *kl = kcol + kb * KT_ROWS;
+                onerun[kb - g0] = kt[KT_ROWS - 1] == kt[0] && kl[KT_ROWS - 1] - kl[0] == KT_ROWS - 1;
             }
             for (ptrdiff_t q = 0; q < n; q++)
                 for (ptrdiff_t kb = g0; kb < g1; kb++) {
-                    const ptrdiff_t *ko = koff + kb * KT_ROWS;
+                    const ptrdiff_t *kt = ktap + kb * KT_ROWS, *kl = kcol + kb * KT_ROWS;
+                    const float *const *runs = px + q * ntaps;
                     float *to = xpanel + ((kb - g0) * chunk + q) * KT_ROWS;
                     if (onerun[kb - g0])
-                        memcpy(to, px[q] + ko[0], KT_ROWS * sizeof(float));
+                        memcpy(to, runs[kt[0]] + kl[0], KT_ROWS * sizeof(float));
                     else
-                        for (int r = 0; r < KT_ROWS; r++) to[r] = px[q][ko[r]];
+                        for (int r = 0; r < KT_ROWS; r++) to[r] = runs[kt[r]][kl[r]];
                 }
             for (ptrdiff_t ob = 0; ob < nob; ob++)
                 for (ptrdiff_t kb = g0; kb < g1; kb++) {
@@ -352,8 +370,9 @@ KT_TARGET static int KT(cnncore_dkernel_tasks)(
                 }
         }
     }
-    free(koff);
+    free(ktap);
     free(px);
+    free(zeros);
     free(dpanel);
     free(xpanel);
     return 0;

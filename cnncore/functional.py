@@ -279,16 +279,18 @@ def _fresh(shape, dtype, zero=False):
 
 
 # How a convolution runs (tuned with benchmarks/bench_core.py):
-# - float32: a register-blocked micro-kernel reading the padded input (no
-#   column matrix), the fastest this CPU has, capped by $CNNCORE_ISA
-#   (cnncore/_isa.py); on AVX-512, blocks of fewer than AVX2_BELOW channels
-#   use the AVX2 one, whose narrower block wastes less on padding columns;
+# - float32: a register-blocked micro-kernel reading the input in place, its
+#   padding as zeros it never stores (no column matrix), the fastest this CPU
+#   has, capped by $CNNCORE_ISA (cnncore/_isa.py); on AVX-512, blocks of fewer
+#   than AVX2_BELOW channels use the AVX2 one, whose narrower block wastes less
+#   on padding columns;
 MICROKERNEL = _isa.microkernel()
 AVX2_BELOW = 32
-DIRECT_MIN_CHANNELS = 16    # below, with a column dilation: it reads im2col rows
+DIRECT_MIN_CHANNELS = 16    # below, it reads a zero-padded copy (im2col rows with a
+                            # column dilation): a tap's C values are too short a run
 DK_CHUNK = 128              # pixels per step of its kernel gradient
-SOURCE_BYTES = 16 << 20     # its zero-padded (or im2col) copy of x: this much at a time,
-                            # a few images of a big layer, not the whole batch
+SOURCE_BYTES = 16 << 20     # with fewer channels, its zero-padded (or im2col) copy of x:
+                            # this much at a time, a few images, not the whole batch
 SMALL_WEIGHTS_BYTES = 1 << 20   # a kernel up to this size (half an L2): forward tasks make
                             # all the output channels of their pixels, else one block; each
                             # thread makes the kernel gradient of its own pixels
@@ -386,48 +388,53 @@ def _microkernel(dtype, channels, pt, pl):
 
 
 def _direct_sources(x, KH, KW, OH, OW, stride, dilation, pt, pl, nthreads):
-    """What the micro-kernels read, a few images at a time: ``(images, src, off, run, sh, sw)``.
+    """What the micro-kernels read: ``(images, src, taps, run, sh, sw, pt, pl)``.
 
-    Receptive fields are read straight from the zero-padded input ``src``:
-    each output pixel's corner plus ``off[t]`` starts a run of ``run``
-    contiguous values, one run of KW*C values per kernel row (column
-    dilation 1) or of C values per kernel tap.  With few channels and a
-    column dilation, ``src`` is an im2col matrix instead, one run per pixel.
-    The copy holds SOURCE_BYTES' worth of images (at least one), the
-    ``images`` slice of ``x``, so a big layer's batch is never copied whole;
-    with no padding ``src`` is ``x`` itself, all of it at once.
+    Each output pixel (b, i, j) reads runs of ``run`` contiguous values of
+    ``src``, one per ``taps`` row ``(dh, dw)``, that many rows and columns past
+    its receptive field's corner (i*sh - pt, j*sw - pl); runs outside ``src``
+    read zeros.  Mostly ``src`` is ``x`` itself, all of it at once, and the
+    zero padding is never made: a run is a kernel row (KW*C values) when no
+    field reaches past x's columns, else one tap (C values).  With fewer than
+    DIRECT_MIN_CHANNELS channels, taps of C values would be too short: ``src``
+    is a zero-padded copy (runs of a kernel row) or, with a column dilation, an
+    im2col matrix (one run per pixel), of SOURCE_BYTES' worth of images (at
+    least one) at a time, the ``images`` slice of ``x``, so a big layer's
+    batch is never copied whole.
     """
     N, H, W, C = x.shape
     (sh, sw), (dh, dw) = stride, dilation
-    if dw > 1 and C < DIRECT_MIN_CHANNELS:
+    pr = max((OW - 1) * sw + (KW - 1) * dw + 1 - pl - W, 0)
+    rows_inside = dw == 1 and pl == 0 and pr == 0
+    kernel_rows = np.array([(m * dh, 0) for m in range(KH)], dtype=np.intp)
+    if C >= DIRECT_MIN_CHANNELS or rows_inside:
+        if rows_inside:
+            taps, run = kernel_rows, KW * C
+        else:
+            taps = np.array([(m * dh, n * dw) for m in range(KH) for n in range(KW)], np.intp)
+            run = C
+        yield slice(None), x, taps, run, sh, sw, pt, pl
+        return
+    if dw > 1:
         image = (OH, OW, KH * KW * C)
-        off, run, sh, sw = [0], KH * KW * C, 1, 1
+        geometry = np.zeros((1, 2), np.intp), KH * KW * C, 1, 1, 0, 0
 
         def fill(xs, src):
-            _conv.im2col(xs, src.reshape(-1, KH * KW * C), OH, OW, KH, KW, stride[0], stride[1],
-                         dh, dw, pt, pl, nthreads)
+            _conv.im2col(xs, src.reshape(-1, KH * KW * C), OH, OW, KH, KW, sh, sw, dh, dw,
+                         pt, pl, nthreads)
     else:
         pb = max((OH - 1) * sh + (KH - 1) * dh + 1 - pt - H, 0)
-        pr = max((OW - 1) * sw + (KW - 1) * dw + 1 - pl - W, 0)
-        image = (pt + H + pb, pl + W + pr, C) if pt or pb or pl or pr else None
-        Wp = pl + W + pr
-        if dw == 1:
-            off, run = [m * dh * Wp * C for m in range(KH)], KW * C
-        else:
-            off, run = [(m * dh * Wp + n * dw) * C for m in range(KH) for n in range(KW)], C
+        image = (pt + H + pb, pl + W + pr, C)
+        geometry = kernel_rows, KW * C, sh, sw, 0, 0
 
         def fill(xs, src):
             _conv.pad_into(xs, src, pt, pl, nthreads)
-    off = np.array(off, dtype=np.intp)
-    if image is None:
-        yield slice(None), x, off, run, sh, sw
-        return
     step = max(1, SOURCE_BYTES // (int(np.prod(image)) * x.itemsize))
     for b in range(0, N, step):
         xs = x[b:b + step]
         src = _scratch((xs.shape[0],) + image, x.dtype, "padded")
         fill(xs, src)
-        yield slice(b, b + step), src, off, run, sh, sw
+        yield (slice(b, b + step), src) + geometry
 
 
 def _conv_direct(x, kernel, bias, y, stride, dilation, pt, pl, nthreads, flip, isa, relu):
@@ -450,10 +457,10 @@ def _conv_direct(x, kernel, bias, y, stride, dilation, pt, pl, nthreads, flip, i
         wsrc = kernel.reshape(K, O)
         wpack = _scratch((nthreads, K, cols), x.dtype, "packed")
         group = 1
-    for images, src, off, run, sh, sw in _direct_sources(x, KH, KW, OH, OW, stride, dilation,
-                                                         pt, pl, nthreads):
-        _conv.direct_forward(src, wsrc, wpack, bias, off, y[images], run, sh, sw, relu, isa,
-                             group, kc, nthreads)
+    for images, src, taps, run, sh, sw, top, left in _direct_sources(
+            x, KH, KW, OH, OW, stride, dilation, pt, pl, nthreads):
+        _conv.direct_forward(src, wsrc, wpack, bias, taps, y[images], run, sh, sw, top, left,
+                             relu, isa, group, kc, nthreads)
 
 
 def _conv_dkernel(x, dy, KH, KW, stride, dilation, pt, pl):
@@ -475,16 +482,16 @@ def _conv_dkernel(x, dy, KH, KW, stride, dilation, pt, pl):
         nparts = nt if K * O * dtype.itemsize <= SMALL_WEIGHTS_BYTES else 1
         parts = _fresh((nparts, K, O), dtype, zero=True)
         db = np.zeros((nparts, O))      # summed from the kernel's copies of dy
-        for images, src, off, run, sh, sw in _direct_sources(x, KH, KW, OH, OW, stride,
-                                                             dilation, pt, pl, nt):
+        for images, src, taps, run, sh, sw, top, left in _direct_sources(
+                x, KH, KW, OH, OW, stride, dilation, pt, pl, nt):
             dy2d = dy[images].reshape(-1, O)
             if O % cols:    # the kernel loads whole blocks of dy's channels
                 padded = _scratch((dy2d.shape[0], -(-O // cols) * cols), dtype, "dy")
                 padded[:, O:] = 0
                 padded[:, :O] = dy2d
                 dy2d = padded
-            _conv.direct_dkernel(src, dy2d, off, parts, db, OH, OW, run, sh, sw, DK_CHUNK, isa,
-                                 nt)
+            _conv.direct_dkernel(src, dy2d, taps, parts, db, OH, OW, run, sh, sw, top, left,
+                                 DK_CHUNK, isa, nt)
         dk = parts[0] if nparts == 1 else parts.sum(axis=0)
         return dk.reshape(KH, KW, C, O), db.sum(axis=0)
     if P * K * dtype.itemsize <= BIG_GEMM_BYTES:

@@ -59,6 +59,8 @@ CASES = [
     (1, 8, 6, 70, 3, 3, 40, 1, (2, 1), "same"),
     (1, 6, 7, 16, 2, 2, 100, 2, 1, "valid"),
     (3, 7, 9, 5, 3, 3, 24, 1, (1, 2), "same"),
+    (1, 3, 4, 16, 3, 3, 64, 1, 1, 3),       # runs wholly in the padding: zeros, never read
+    (1, 5, 4, 12, 2, 3, 20, 1, 1, ((0, 3), (0, 0))),    # kernel rows on x, rows below it
 ]
 
 
@@ -131,19 +133,27 @@ def test_float32_takes_the_best_micro_kernel_and_float64_blas(monkeypatch):
 @pytest.mark.skipif(cnncore._isa.microkernel({}) is None, reason="no micro-kernel on this CPU")
 @pytest.mark.parametrize("source_bytes, calls", [(1, 3), (1 << 30, 1)])
 def test_micro_kernels_copy_a_few_images_at_a_time(monkeypatch, source_bytes, calls):
-    """The zero-padded copy of x the micro-kernels read holds SOURCE_BYTES' worth of images
-    (at least one), so a big layer's batch is not copied whole: one call per chunk."""
+    """With few channels the micro-kernels read a zero-padded copy of x, which holds
+    SOURCE_BYTES' worth of images (at least one), so a big layer's batch is not copied
+    whole: one call per chunk.  With more, they read x itself, padding and all, at once."""
     seen = {"direct_forward": [], "direct_dkernel": []}
     for name, log in seen.items():
         real = getattr(cnncore._conv, name)
         monkeypatch.setattr(cnncore._conv, name, lambda *a, real=real, log=log:
-                            log.append(a[0].shape[0]) or real(*a))
+                            log.append(a[0]) or real(*a))
     monkeypatch.setattr(F, "MICROKERNEL", cnncore._isa.microkernel({}))
     monkeypatch.setattr(F, "SOURCE_BYTES", source_bytes)
-    x = np.ones((3, 5, 6, 16), np.float32)
-    y = cnncore.conv2d(x, np.ones((3, 3, 16, 64), np.float32), padding="same")
-    cnncore.conv2d_backward(np.ones_like(y), x, np.ones((3, 3, 16, 64), np.float32),
-                            padding="same")
-    assert len(seen["direct_forward"]) == calls + calls    # forward, and dx's flipped one
-    assert len(seen["direct_dkernel"]) == calls
-    assert sum(seen["direct_dkernel"]) == 3
+    x = np.ones((3, 5, 6, 8), np.float32)
+    kernel = np.ones((3, 3, 8, 64), np.float32)
+    y = cnncore.conv2d(x, kernel, padding="same")
+    dx, _, _ = cnncore.conv2d_backward(np.ones_like(y), x, kernel, padding="same")
+    forward, flipped = seen["direct_forward"][:calls], seen["direct_forward"][calls:]
+    # x's 8 channels: padded copies, a few images each; dx reads dy's 64 channels in place
+    assert [a.shape for a in forward] == [(3 // calls, 7, 8, 8)] * calls
+    assert [a.shape for a in seen["direct_dkernel"]] == [(3 // calls, 7, 8, 8)] * calls
+    assert len(flipped) == 1 and flipped[0].shape == y.shape
+    assert np.array_equal(y, ref.conv2d(x, kernel, padding="same"))
+    seen["direct_forward"].clear()
+    x16 = np.ones((3, 5, 6, 16), np.float32)
+    cnncore.conv2d(x16, np.ones((3, 3, 16, 64), np.float32), padding="same")
+    assert len(seen["direct_forward"]) == 1 and np.shares_memory(seen["direct_forward"][0], x16)

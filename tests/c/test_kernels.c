@@ -1,6 +1,9 @@
 /* Standalone test of the direct convolution micro-kernels (cnncore/_direct.h):
  * every instance this CPU runs is compared with naive loops (double
- * accumulation) on small shapes, forward and kernel gradient.
+ * accumulation) on small shapes, forward and kernel gradient, reading the
+ * receptive fields as cnncore.functional lays them out: runs of one tap of x
+ * itself (the padding read as zeros, never made), runs of a kernel row of x
+ * when every field lies within its columns, and a zero-padded copy.
  *
  *   gcc -std=gnu99 -O2 -ffp-contract=fast -Wall -Wextra -I cnncore \
  *       tests/c/test_kernels.c -o test_kernels -lm && ./test_kernels
@@ -61,6 +64,11 @@ static void *xmalloc(size_t n)
 
 static int passed, failed;
 
+static void no_fail(int rc)     /* a kernel's -1: out of memory, which small shapes never are */
+{
+    if (rc) { printf("a kernel returned %d (out of memory)\n", rc); exit(2); }
+}
+
 static void print_case(const Case *c, const char *isa, const char *what)
 {
     printf("FAIL %s %s: N=%d H=%d W=%d C=%d O=%d k=%dx%d stride=%d,%d dil=%d,%d "
@@ -117,8 +125,9 @@ static void run_case(const Case *c, const int *isas, int nisas)
     int T = c->KH * c->KW, K = T * C;
     ptrdiff_t P = (ptrdiff_t)c->N * OH * OW;
 
-    /* padded input (zero borders), kernel (KH, KW, C, O), bias, dy (P, O) */
-    float *x = xmalloc(sizeof(float) * c->N * Hp * Wp * C);
+    /* input, its padded copy (zero borders), kernel (KH, KW, C, O), bias, dy (P, O) */
+    float *x = xmalloc(sizeof(float) * c->N * c->H * c->W * C);
+    float *xpad = xmalloc(sizeof(float) * c->N * Hp * Wp * C);
     float *kern = xmalloc(sizeof(float) * K * O);
     float *bias = xmalloc(sizeof(float) * O);
     float *dy = xmalloc(sizeof(float) * P * O);
@@ -127,7 +136,10 @@ static void run_case(const Case *c, const int *isas, int nisas)
             for (int w = 0; w < Wp; w++)
                 for (int ch = 0; ch < C; ch++) {
                     int inside = h >= c->pt && h < c->pt + c->H && w >= c->pl && w < c->pl + c->W;
-                    x[((b * Hp + h) * Wp + w) * C + ch] = inside ? rnd() : 0.0f;
+                    float v = inside ? rnd() : 0.0f;
+                    xpad[((b * Hp + h) * Wp + w) * C + ch] = v;
+                    if (inside)
+                        x[((b * c->H + h - c->pt) * c->W + w - c->pl) * C + ch] = v;
                 }
     for (int i = 0; i < K * O; i++) kern[i] = rnd();
     for (int i = 0; i < O; i++) bias[i] = rnd();
@@ -143,8 +155,8 @@ static void run_case(const Case *c, const int *isas, int nisas)
             for (int n = 0; n < c->KW; n++)
                 for (int ch = 0; ch < C; ch++) {
                     int k = (m * c->KW + n) * C + ch;
-                    double v = x[((b * Hp + i * c->sh + m * c->dh) * Wp + j * c->sw + n * c->dw)
-                                 * C + ch];
+                    double v = xpad[((b * Hp + i * c->sh + m * c->dh) * Wp + j * c->sw + n * c->dw)
+                                    * C + ch];
                     for (int o = 0; o < O; o++) {
                         yref[p * O + o] += v * kern[k * O + o];
                         dkref[k * O + o] += v * dy[p * O + o];
@@ -159,24 +171,30 @@ static void run_case(const Case *c, const int *isas, int nisas)
     double yscale = max_abs(yref, (size_t)P * O), dkscale = max_abs(dkref, (size_t)K * O);
     double dbscale = max_abs(dbref, (size_t)O);
 
-    /* runs: one per kernel row (column dilation 1) or one per tap */
-    ptrdiff_t off[64], run;
-    int ntaps = c->dw == 1 ? c->KH : T;
-    if (c->dw == 1) {
-        run = (ptrdiff_t)c->KW * C;
-        for (int m = 0; m < c->KH; m++) off[m] = (ptrdiff_t)m * c->dh * Wp * C;
-    } else {
-        run = C;
-        for (int m = 0; m < c->KH; m++)
-            for (int n = 0; n < c->KW; n++)
-                off[m * c->KW + n] = ((ptrdiff_t)m * c->dh * Wp + n * c->dw) * C;
-    }
+    /* where the fields are read (cnncore_fields): taps on x; the padded copy, by kernel
+     * rows (column dilation 1) or taps; kernel rows on x, when every field lies within
+     * its columns */
+    ptrdiff_t taps[2 * 64], krows[2 * 64];
+    for (int m = 0; m < c->KH; m++)
+        for (int n = 0; n < c->KW; n++) {
+            taps[2 * (m * c->KW + n)] = (ptrdiff_t)m * c->dh;
+            taps[2 * (m * c->KW + n) + 1] = (ptrdiff_t)n * c->dw;
+        }
+    for (int m = 0; m < c->KH; m++) krows[2 * m] = (ptrdiff_t)m * c->dh, krows[2 * m + 1] = 0;
+    int rows_fit = c->dw == 1 && c->pl == 0 && (OW - 1) * c->sw + c->KW <= c->W;
+    cnncore_fields fields[3] = {
+        {x, c->H, c->W, C, OH, OW, c->sh, c->sw, c->pt, c->pl, taps, T, C},
+        {xpad, Hp, Wp, C, OH, OW, c->sh, c->sw, 0, 0, c->dw == 1 ? krows : taps,
+         c->dw == 1 ? c->KH : T, c->dw == 1 ? (ptrdiff_t)c->KW * C : C},
+        {x, c->H, c->W, C, OH, OW, c->sh, c->sw, c->pt, c->pl, krows, c->KH, (ptrdiff_t)c->KW * C},
+    };
+    static const char *field_names[] = {"taps of x", "padded copy", "kernel rows of x"};
 
     for (int ii = 0; ii < nisas; ii++) {
         int isa = isas[ii], cols = cnncore_isa_cols(isa), rows = cnncore_isa_rows(isa);
         const char *name = ISA_NAMES[isa];
         int nb = (O + cols - 1) / cols, ldy = nb * cols;
-        char what[96];
+        char what[160];
 
         /* weights packed as pack_weights(flip=False): (nb, K, cols), zero past O */
         float *wpack = xmalloc(sizeof(float) * nb * K * cols);
@@ -197,8 +215,11 @@ static void run_case(const Case *c, const int *isas, int nisas)
         float *y = xmalloc(sizeof(float) * (P + 1) * O);
         float *before = xmalloc(sizeof(float) * (P + 1) * O);
         float *wbuf = xmalloc(sizeof(float) * nb * K * cols);
+        for (int g = 0; g < 3; g++)
         for (int variant = 0; variant < 12; variant++)
             for (int nsplit = 1; nsplit <= 3; nsplit++) {
+                const cnncore_fields *f = &fields[g];
+                if (g == 2 && !rows_fit) continue;
                 int packing = variant / 2 % 2, all = variant % 2;
                 ptrdiff_t kc = kcs[variant / 4];
                 long stray = 0;
@@ -211,12 +232,11 @@ static void run_case(const Case *c, const int *isas, int nisas)
                         if (p0 >= p1) continue;
                         memcpy(before, y, sizeof(float) * (P + 1) * O);
                         for (size_t i = 0; i < (size_t)nb * K * cols; i++) wbuf[i] = NAN;
-                        cnncore_direct_block(isa, x, Hp, Wp, C, OH, OW, c->sh, c->sw, off, ntaps,
-                                             run, packing ? kern + o0 : NULL, O,
-                                             packing ? wbuf
-                                                     : wpack + (size_t)(o0 / cols) * K * cols,
-                                             c->bias ? bias + o0 : NULL, c->relu, y + o0, O,
-                                             ncols, kc, p0, p1);
+                        no_fail(cnncore_direct_block(isa, f, packing ? kern + o0 : NULL, O,
+                                                     packing ? wbuf
+                                                             : wpack + (size_t)(o0 / cols) * K * cols,
+                                                     c->bias ? bias + o0 : NULL, c->relu, y + o0,
+                                                     O, ncols, kc, p0, p1));
                         for (ptrdiff_t p = 0; p <= P; p++)   /* nothing else changed */
                             for (int o = 0; o < O; o++)
                                 if ((p < p0 || p >= p1 || o < o0 || o >= o0 + ncols) &&
@@ -224,8 +244,9 @@ static void run_case(const Case *c, const int *isas, int nisas)
                                     stray++;
                     }
                 }
-                snprintf(what, sizeof what, "forward (%d pixel range%s, %s%s, chunks of %td)",
-                         nsplit, nsplit > 1 ? "s" : "", all ? "all blocks at once" : "block by block",
+                snprintf(what, sizeof what, "forward (%s, %d pixel range%s, %s%s, chunks of %td)",
+                         field_names[g], nsplit, nsplit > 1 ? "s" : "",
+                         all ? "all blocks at once" : "block by block",
                          packing ? ", packing as it goes" : "", kc);
                 check(c, name, what, max_err(y, yref, (size_t)P * O), yscale, stray);
             }
@@ -239,35 +260,37 @@ static void run_case(const Case *c, const int *isas, int nisas)
         ptrdiff_t ntasks = (ptrdiff_t)((K + rows - 1) / rows) * nb;
         const ptrdiff_t chunks[] = {P, 7, 1, 2 * rows + 1};
         static const char *splits[] = {"1 task range", "2 task ranges", "2 pixel ranges"};
+        for (int g = 0; g < 3; g++)
         for (int ci = 0; ci < 4; ci++)
             for (int split = 0; split < 3; split++) {
+                const cnncore_fields *f = &fields[g];
+                if (g == 2 && !rows_fit) continue;
                 /* the second call: tasks mid.. over every pixel, or every task over pmid.. */
                 ptrdiff_t mid = split == 1 ? ntasks / 3 + (ntasks > 1) : ntasks;
                 ptrdiff_t pmid = split == 2 ? split_point(P, 1, 2) : P;
                 memset(dk, 0, sizeof(float) * K * O);
                 for (int o = 0; o < O; o++) dk[K * O + o] = NAN, db[o] = 0, db[O + o] = NAN;
-                cnncore_dkernel_tasks(isa, x, Hp, Wp, C, OH, OW, c->sh, c->sw, off, run, dyp,
-                                      ldy, O, dk, db, K, 0, pmid, chunks[ci], 0, mid);
+                no_fail(cnncore_dkernel_tasks(isa, f, dyp, ldy, O, dk, db, 0, pmid, chunks[ci],
+                                              0, mid));
                 /* split tasks: the second call walks the same pixels, so it gets no db */
                 if (mid < ntasks || pmid < P)
-                    cnncore_dkernel_tasks(isa, x, Hp, Wp, C, OH, OW, c->sh, c->sw, off, run,
-                                          dyp, ldy, O, dk, mid < ntasks ? NULL : db, K,
-                                          mid < ntasks ? 0 : pmid, P, chunks[ci],
-                                          mid < ntasks ? mid : 0, ntasks);
-                snprintf(what, sizeof what, "dkernel (chunk %td, %s)", chunks[ci],
-                         splits[split]);
+                    no_fail(cnncore_dkernel_tasks(isa, f, dyp, ldy, O, dk,
+                                                  mid < ntasks ? NULL : db, mid < ntasks ? 0 : pmid,
+                                                  P, chunks[ci], mid < ntasks ? mid : 0, ntasks));
+                snprintf(what, sizeof what, "dkernel (%s, chunk %td, %s)", field_names[g],
+                         chunks[ci], splits[split]);
                 long stray = 0;
                 for (int o = 0; o < O; o++) stray += !isnan(dk[K * O + o]) + !isnan(db[O + o]);
                 check(c, name, what, max_err(dk, dkref, (size_t)K * O), dkscale, stray);
                 float dbf[O];
                 for (int o = 0; o < O; o++) dbf[o] = (float)db[o];
-                snprintf(what, sizeof what, "bias gradient (chunk %td, %s)", chunks[ci],
-                         splits[split]);
+                snprintf(what, sizeof what, "bias gradient (%s, chunk %td, %s)", field_names[g],
+                         chunks[ci], splits[split]);
                 check(c, name, what, max_err(dbf, dbref, (size_t)O), dbscale, 0);
             }
         free(wpack); free(wbuf); free(y); free(before); free(dyp); free(dk); free(db);
     }
-    free(x); free(kern); free(bias); free(dy); free(yref); free(dkref); free(dbref);
+    free(x); free(xpad); free(kern); free(bias); free(dy); free(yref); free(dkref); free(dbref);
 }
 
 int main(void)
