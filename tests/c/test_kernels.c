@@ -42,6 +42,9 @@ static const Case CASES[] = {
     {1, 11, 13, 64, 128, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1},
     {2, 6, 9, 17, 17, 2, 3, 1, 2, 2, 1, 1, 0, 0, 2, 1, 0},
     {1, 14, 15, 1, 3, 2, 3, 1, 1, 1, 2, 0, 1, 1, 0, 1, 1},
+    /* rows wide enough for whole blocks of pixels with no padding in their fields */
+    {1, 5, 23, 16, 40, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+    {2, 4, 30, 5, 17, 2, 3, 1, 2, 1, 1, 0, 1, 2, 1, 0, 0},
 };
 #define NCASES ((int)(sizeof CASES / sizeof CASES[0]))
 
