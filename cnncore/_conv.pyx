@@ -371,10 +371,11 @@ def direct_forward(const float[:, :, :, ::1] x,      # IN  (N, H, W, C): what th
                    const float[::1] bias,            # IN  (O,) or empty: no bias
                    const Py_ssize_t[:, ::1] taps,    # IN  (ntaps, 2) (row, column) of each run
                    float[:, :, :, ::1] y,            # OUT (N, OH, OW, O)
-                   Py_ssize_t run, int sh, int sw, int pt, int pl, bint relu, str isa, int group,
-                   Py_ssize_t kc, int nthreads):
+                   Py_ssize_t run, int sh, int sw, int pt, int pl, bint relu, bint stream,
+                   str isa, int group, Py_ssize_t kc, int nthreads):
     """y = conv(x, w) + bias (then max(y, 0) with relu); tasks are (``group``
-    channel blocks, pixel chunk) pairs.
+    channel blocks, pixel chunk) pairs.  With ``stream``, y is stored past the
+    caches (an output larger than they are).
 
     Output pixel (b, i, j) reads ntaps runs of ``run`` contiguous values of
     x, each ``taps[t]`` rows and columns from its receptive field's corner
@@ -423,7 +424,7 @@ def direct_forward(const float[:, :, :, ::1] x,      # IN  (N, H, W, C): what th
                 failed += cnncore_direct_block(
                     code, &f, kptr + o0 if packing else NULL, O,
                     wptr + (tid if packing else o0 // cols) * wstride,
-                    bptr + o0 if has_bias else NULL, relu,
+                    bptr + o0 if has_bias else NULL, relu, stream,
                     yptr + o0, O, <int> min(group * cols, O - o0), kc, p0, p1) != 0  # a reduction
     if failed:
         raise MemoryError("conv2d: no memory for the micro-kernel's tables of receptive fields")

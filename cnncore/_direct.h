@@ -16,6 +16,7 @@
 #define CNNCORE_DIRECT_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,9 +40,9 @@ typedef struct {
 
 #define CNNCORE_DIRECT_ARGS                                                     \
     const cnncore_fields *f, const float *wsrc, ptrdiff_t ldw, float *w,        \
-    const float *bias, int relu, float *y, ptrdiff_t ldy, int ncols,            \
-    ptrdiff_t kc, ptrdiff_t p0, ptrdiff_t p1
-#define CNNCORE_DIRECT_PASS f, wsrc, ldw, w, bias, relu, y, ldy, ncols, kc, p0, p1
+    const float *bias, int relu, int stream, float *y, ptrdiff_t ldy,           \
+    int ncols, ptrdiff_t kc, ptrdiff_t p0, ptrdiff_t p1
+#define CNNCORE_DIRECT_PASS f, wsrc, ldw, w, bias, relu, stream, y, ldy, ncols, kc, p0, p1
 #define CNNCORE_DKERNEL_ARGS                                                    \
     const cnncore_fields *f, const float *dy, ptrdiff_t ldy, ptrdiff_t O,       \
     float *dk, double *db, ptrdiff_t pbeg, ptrdiff_t pend, ptrdiff_t chunk,     \
@@ -53,8 +54,12 @@ typedef struct {
 #if defined(__x86_64__)
 #define CNNCORE_HAVE_X86 1
 
+#include <immintrin.h>
+
 #define KT_SUFFIX avx512
 #define KT_TARGET __attribute__((target("avx512f,fma")))
+#define KT_STREAM(p, v) _mm512_stream_ps((p), (__m512)(v))
+#define KT_FENCE _mm_sfence()
 #define KT_VW 16
 #define KT_NV 4
 #define KT_ROWS 6
@@ -62,6 +67,8 @@ typedef struct {
 
 #define KT_SUFFIX avx2
 #define KT_TARGET __attribute__((target("avx2,fma")))
+#define KT_STREAM(p, v) _mm256_stream_ps((p), (__m256)(v))
+#define KT_FENCE _mm_sfence()
 #define KT_VW 8
 #define KT_NV 2
 #define KT_ROWS 6
@@ -89,6 +96,8 @@ typedef struct {
 #endif
 #define KT_VW 4
 #define KT_NV 4
+#define KT_STREAM(p, v) KT(vstore)((p), (v))     /* a plain store: portable */
+#define KT_FENCE ((void)0)
 #if defined(__aarch64__)
 #define CNNCORE_PORTABLE_ROWS 6
 #else

@@ -16,8 +16,9 @@ cdef extern from "_direct.h" nogil:
         int ntaps
         Py_ssize_t run
     int cnncore_direct_block(int isa, const cnncore_fields* f, const float* wsrc, Py_ssize_t ldw,
-                             float* w, const float* bias, int relu, float* y, Py_ssize_t ldy,
-                             int ncols, Py_ssize_t kc, Py_ssize_t p0, Py_ssize_t p1)
+                             float* w, const float* bias, int relu, int stream, float* y,
+                             Py_ssize_t ldy, int ncols, Py_ssize_t kc, Py_ssize_t p0,
+                             Py_ssize_t p1)
     int cnncore_dkernel_tasks(int isa, const cnncore_fields* f, const float* dy, Py_ssize_t ldy,
                               Py_ssize_t O, float* dk, double* db, Py_ssize_t pbeg,
                               Py_ssize_t pend, Py_ssize_t chunk, Py_ssize_t task0,

@@ -8,6 +8,8 @@
  *   KT_VW      floats per vector register
  *   KT_NV      vector registers per row of the register block
  *   KT_ROWS    rows of the register block
+ *   KT_STREAM  KT_STREAM(p, v) stores vector v at p, aligned, past the caches
+ *   KT_FENCE   orders those stores before the ones after it
  *
  * (and undefined again at the end of this file, ready for the next instance)
  *
@@ -69,14 +71,17 @@ KT_INLINE void KT(load_block)(VEC acc[KT_ROWS][KT_NV], const float *y, ptrdiff_t
     }
 }
 
-/* Rows r < nrows, columns < ncols of acc (+ add, a block of the same shape) into y. */
+/* Rows r < nrows, columns < ncols of acc (+ add, a block of the same shape) into y;
+ * with stream, whole aligned rows past the caches. */
 KT_INLINE void KT(store_block)(VEC acc[KT_ROWS][KT_NV], float *y, ptrdiff_t ldy,
-                               int nrows, int ncols, int accumulate)
+                               int nrows, int ncols, int accumulate, int stream)
 {
     KT_UNROLL for (int r = 0; r < KT_ROWS; r++) {
         if (r >= nrows) break;
         float *out = y + (ptrdiff_t)r * ldy;
-        if (ncols == KT_COLS) {
+        if (stream && !accumulate && ncols == KT_COLS && (uintptr_t)out % sizeof(VEC) == 0) {
+            KT_UNROLL for (int v = 0; v < KT_NV; v++) KT_STREAM(out + v * KT_VW, acc[r][v]);
+        } else if (ncols == KT_COLS) {
             KT_UNROLL for (int v = 0; v < KT_NV; v++)
                 KT(vstore)(out + v * KT_VW, accumulate ? acc[r][v] + KT(vload)(out + v * KT_VW)
                                                        : acc[r][v]);
@@ -153,11 +158,11 @@ KT_INLINE void KT(field_runs)(const float **tab, const cnncore_fields *f, const 
  * off NULL, src[r*ntaps + t] (each row's runs, as field_runs makes them);
  * inlined at both kinds of call, each its own loop.
  * The first chunk starts from the bias (when there is one); the last one
- * applies the ReLU (when asked). */
+ * applies the ReLU (when asked) and, with stream, stores past the caches. */
 KT_INLINE void KT(cnncore_ukernel)(
     const float *const *src, const ptrdiff_t *off, int ntaps, ptrdiff_t run, ptrdiff_t k0,
-    ptrdiff_t k1, ptrdiff_t K, const float *w, const float *bias, int relu, float *y,
-    ptrdiff_t ldy, int nrows, int ncols)
+    ptrdiff_t k1, ptrdiff_t K, const float *w, const float *bias, int relu, int stream,
+    float *y, ptrdiff_t ldy, int nrows, int ncols)
 {
     VEC acc[KT_ROWS][KT_NV], wv[KT_NV];
     if (k0 == 0) {
@@ -195,7 +200,7 @@ KT_INLINE void KT(cnncore_ukernel)(
             KT_UNROLL for (int v = 0; v < KT_NV; v++)
                 acc[r][v] = (VEC)((MASK)acc[r][v] & ~(acc[r][v] <= 0));  /* NaN stays */
     }
-    KT(store_block)(acc, y, ldy, nrows, ncols, 0);
+    KT(store_block)(acc, y, ldy, nrows, ncols, 0, stream && k1 == K);
 }
 
 /* Output pixels p0..p1-1 (flat over N, OH, OW) of channels 0..ncols-1, one block
@@ -210,11 +215,14 @@ KT_INLINE void KT(cnncore_ukernel)(
  * each chunk into it from the weights wsrc (ntaps*run, ldw), from column 0,
  * right before using it, and the later tiles read it packed.  That spares a
  * pass packing the whole kernel first, through memory when it is large.
+ * With stream, y's aligned rows are stored past the caches (an output larger
+ * than they are would only evict the weights and fields in use), and made
+ * visible to the other threads before the return.
  * Returns -1 when out of memory, else 0. */
 KT_TARGET static int KT(cnncore_direct_block)(
     const cnncore_fields *f, const float *wsrc, ptrdiff_t ldw, float *w,
-    const float *bias, int relu, float *y, ptrdiff_t ldy, int ncols, ptrdiff_t kc, ptrdiff_t p0,
-    ptrdiff_t p1)
+    const float *bias, int relu, int stream, float *y, ptrdiff_t ldy, int ncols, ptrdiff_t kc,
+    ptrdiff_t p0, ptrdiff_t p1)
 {
     enum { PTILE = 32 * KT_ROWS };
     int ntaps = f->ntaps;
@@ -293,16 +301,17 @@ KT_TARGET static int KT(cnncore_direct_block)(
                         __builtin_prefetch(wnext + e / lines * ldn + e % lines * 16, 0, 2);
                     if (by_runs[q / KT_ROWS])
                         KT(cnncore_ukernel)(src + q * ntaps, NULL, ntaps, run, k0, k1, K,
-                                            wb + k0 * KT_COLS, bias ? bias + o0 : NULL, relu,
+                                            wb + k0 * KT_COLS, bias ? bias + o0 : NULL, relu, stream,
                                             y + (tp0 + q) * ldy + o0, ldy, nrows, nc);
                     else
                         KT(cnncore_ukernel)(corner + q, off, ntaps, run, k0, k1, K,
-                                            wb + k0 * KT_COLS, bias ? bias + o0 : NULL, relu,
+                                            wb + k0 * KT_COLS, bias ? bias + o0 : NULL, relu, stream,
                                             y + (tp0 + q) * ldy + o0, ldy, nrows, nc);
                 }
             }
         }
     }
+    if (stream) KT_FENCE;
     free(src);
     free(off);
     free(zeros);
@@ -326,7 +335,7 @@ KT_TARGET static void KT(cnncore_ukernel_dk)(const float *xs, const float *dy, p
             KT_UNROLL for (int v = 0; v < KT_NV; v++) acc[r][v] += b * dv[v];
         }
     }
-    KT(store_block)(acc, dk, ldk, nrows, ncols, 1);
+    KT(store_block)(acc, dk, ldk, nrows, ncols, 1, 0);
 }
 
 /* Tasks task0..task1-1 of the kernel gradient dk (K, O) += col(x).T @ dy, K =
@@ -444,3 +453,5 @@ KT_TARGET static int KT(cnncore_dkernel_tasks)(
 #undef KT_VW
 #undef KT_NV
 #undef KT_ROWS
+#undef KT_STREAM
+#undef KT_FENCE

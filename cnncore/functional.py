@@ -291,6 +291,9 @@ DIRECT_MIN_CHANNELS = 16    # below, it reads a zero-padded copy (im2col rows wi
 DK_CHUNK = 128              # pixels per step of its kernel gradient
 SOURCE_BYTES = 16 << 20     # with fewer channels, its zero-padded (or im2col) copy of x:
                             # this much at a time, a few images, not the whole batch
+STREAM_BYTES = 1 << 20      # an output of this size or more is stored past the caches: kept
+                            # there, it would evict the weights and input in use (and the
+                            # next layer reads it from memory anyway)
 SMALL_WEIGHTS_BYTES = 1 << 20   # a kernel up to this size (half an L2): forward tasks make
                             # all the output channels of their pixels, else one block; each
                             # thread makes the kernel gradient of its own pixels
@@ -459,8 +462,9 @@ def _conv_direct(x, kernel, bias, y, stride, dilation, pt, pl, nthreads, flip, i
         group = 1
     for images, src, taps, run, sh, sw, top, left in _direct_sources(
             x, KH, KW, OH, OW, stride, dilation, pt, pl, nthreads):
-        _conv.direct_forward(src, wsrc, wpack, bias, taps, y[images], run, sh, sw, top, left,
-                             relu, isa, group, kc, nthreads)
+        out = y[images]
+        _conv.direct_forward(src, wsrc, wpack, bias, taps, out, run, sh, sw, top, left, relu,
+                             out.nbytes >= STREAM_BYTES, isa, group, kc, nthreads)
 
 
 def _conv_dkernel(x, dy, KH, KW, stride, dilation, pt, pl):

@@ -38,6 +38,8 @@ PATHS = {
     # 5 indices (whatever the CPU's default is: AMD's AVX-512 runs one chunk)
     "one_chunk": dict(MICROKERNEL=cnncore._isa.microkernel({}),
                       CHUNK_BYTES=dict.fromkeys(MICROKERNELS, 0)),
+    # the CPU's own micro-kernel storing every output past the caches (aligned rows)
+    "streamed": dict(MICROKERNEL=cnncore._isa.microkernel({}), STREAM_BYTES=0),
     "small_chunks": dict(MICROKERNEL=cnncore._isa.microkernel({}),
                          CHUNK_BYTES={isa: 5 * 4 * cnncore._conv.isa_block(isa)[1]
                                       for isa in MICROKERNELS}),

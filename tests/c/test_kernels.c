@@ -212,19 +212,26 @@ static void run_case(const Case *c, const int *isas, int nisas)
          * a call per block of channels, then one call for all of them; with the
          * weights packed first, then packed by each call into a buffer of NaN; the
          * reduction in chunks of cnncore.functional's default (32 KiB of weights), of
-         * 5 indices (ending mid-run), and in one; y has a guard row after its P rows,
+         * 5 indices (ending mid-run), and in one; each stored plainly and streamed
+         * (aligned rows past the caches); y has a guard row after its P rows,
          * checked like the other blocks */
         const ptrdiff_t kcs[] = {32768 / (cols * (ptrdiff_t)sizeof(float)), 5, 0};
-        float *y = xmalloc(sizeof(float) * (P + 1) * O);
+        /* 64-byte aligned, as cnncore's outputs are: rows of a multiple of 16 floats
+         * are then streamed (when asked) */
+        float *y;
+        if (posix_memalign((void **)&y, 64, sizeof(float) * (P + 1) * O)) {
+            perror("posix_memalign");
+            exit(2);
+        }
         float *before = xmalloc(sizeof(float) * (P + 1) * O);
         float *wbuf = xmalloc(sizeof(float) * nb * K * cols);
         for (int g = 0; g < 3; g++)
-        for (int variant = 0; variant < 12; variant++)
+        for (int variant = 0; variant < 24; variant++)
             for (int nsplit = 1; nsplit <= 3; nsplit++) {
                 const cnncore_fields *f = &fields[g];
                 if (g == 2 && !rows_fit) continue;
-                int packing = variant / 2 % 2, all = variant % 2;
-                ptrdiff_t kc = kcs[variant / 4];
+                int packing = variant / 2 % 2, all = variant % 2, stream = variant / 12;
+                ptrdiff_t kc = kcs[variant % 12 / 4];
                 long stray = 0;
                 int per = all ? nb * cols : cols;   /* channels per call */
                 for (ptrdiff_t i = 0; i < (P + 1) * O; i++) y[i] = NAN;
@@ -238,8 +245,8 @@ static void run_case(const Case *c, const int *isas, int nisas)
                         no_fail(cnncore_direct_block(isa, f, packing ? kern + o0 : NULL, O,
                                                      packing ? wbuf
                                                              : wpack + (size_t)(o0 / cols) * K * cols,
-                                                     c->bias ? bias + o0 : NULL, c->relu, y + o0,
-                                                     O, ncols, kc, p0, p1));
+                                                     c->bias ? bias + o0 : NULL, c->relu,
+                                                     stream, y + o0, O, ncols, kc, p0, p1));
                         for (ptrdiff_t p = 0; p <= P; p++)   /* nothing else changed */
                             for (int o = 0; o < O; o++)
                                 if ((p < p0 || p >= p1 || o < o0 || o >= o0 + ncols) &&
@@ -247,10 +254,10 @@ static void run_case(const Case *c, const int *isas, int nisas)
                                     stray++;
                     }
                 }
-                snprintf(what, sizeof what, "forward (%s, %d pixel range%s, %s%s, chunks of %td)",
+                snprintf(what, sizeof what, "forward (%s, %d pixel range%s, %s%s, chunks of %td%s)",
                          field_names[g], nsplit, nsplit > 1 ? "s" : "",
                          all ? "all blocks at once" : "block by block",
-                         packing ? ", packing as it goes" : "", kc);
+                         packing ? ", packing as it goes" : "", kc, stream ? ", streamed" : "");
                 check(c, name, what, max_err(y, yref, (size_t)P * O), yscale, stray);
             }
 
