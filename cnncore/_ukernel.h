@@ -185,7 +185,8 @@ KT_INLINE void KT(cnncore_ukernel)(
         ptrdiff_t c0 = k0 > t * run ? k0 - t * run : 0;
         ptrdiff_t c1 = k1 < (t + 1) * run ? k1 - t * run : run;
         const float *s[KT_ROWS];
-        KT_UNROLL for (int r = 0; r < KT_ROWS; r++) s[r] = off ? src[r] + off[t] : src[r * ntaps + t];
+        KT_UNROLL for (int r = 0; r < KT_ROWS; r++)
+            s[r] = off ? src[r] + off[t] : src[r * ntaps + t];
         for (ptrdiff_t c = c0; c < c1; c++) {
             KT_UNROLL for (int v = 0; v < KT_NV; v++) wv[v] = KT(vload)(w + v * KT_VW);
             w += KT_COLS;
@@ -268,7 +269,8 @@ KT_TARGET static int KT(cnncore_direct_block)(
             if (!all) KT(field_runs)(src + q * ntaps, f, zeros, tp0 + q, nrows);
             for (int r = nrows; r < KT_ROWS; r++) {   /* spare rows re-read the block's first */
                 corner[q + r] = corner[q];
-                if (!all) memcpy(src + (q + r) * ntaps, src + q * ntaps, (size_t)ntaps * sizeof *src);
+                if (!all)
+                    memcpy(src + (q + r) * ntaps, src + q * ntaps, (size_t)ntaps * sizeof *src);
             }
         }
         int packing = wsrc && tp0 == p0;      /* the first tile packs the weights */
@@ -299,14 +301,15 @@ KT_TARGET static int KT(cnncore_direct_block)(
                     ptrdiff_t e1 = e0 + share < nnext ? e0 + share : nnext;
                     for (ptrdiff_t e = e0; e < e1; e++)
                         __builtin_prefetch(wnext + e / lines * ldn + e % lines * 16, 0, 2);
+                    const float *bo = bias ? bias + o0 : NULL;
+                    float *yo = y + (tp0 + q) * ldy + o0;
+                    const float *wk = wb + k0 * KT_COLS;
                     if (by_runs[q / KT_ROWS])
-                        KT(cnncore_ukernel)(src + q * ntaps, NULL, ntaps, run, k0, k1, K,
-                                            wb + k0 * KT_COLS, bias ? bias + o0 : NULL, relu, stream,
-                                            y + (tp0 + q) * ldy + o0, ldy, nrows, nc);
+                        KT(cnncore_ukernel)(src + q * ntaps, NULL, ntaps, run, k0, k1, K, wk, bo,
+                                            relu, stream, yo, ldy, nrows, nc);
                     else
-                        KT(cnncore_ukernel)(corner + q, off, ntaps, run, k0, k1, K,
-                                            wb + k0 * KT_COLS, bias ? bias + o0 : NULL, relu, stream,
-                                            y + (tp0 + q) * ldy + o0, ldy, nrows, nc);
+                        KT(cnncore_ukernel)(corner + q, off, ntaps, run, k0, k1, K, wk, bo, relu,
+                                            stream, yo, ldy, nrows, nc);
                 }
             }
         }
@@ -340,9 +343,10 @@ KT_TARGET static void KT(cnncore_ukernel_dk)(const float *xs, const float *dy, p
 
 /* Tasks task0..task1-1 of the kernel gradient dk (K, O) += col(x).T @ dy, K =
  * ntaps * run, over pixels pbeg..pend-1, chunk after chunk (a chunk of x and dy
- * stays in cache while every task uses it).  A task is (block kb of KT_ROWS reduction indices,
- * block ob of KT_COLS output channels), task = kb * nob + ob; f says where
- * each pixel reads its receptive field, reduction index k = t*run + c.
+ * stays in cache while every task uses it).  A task is (block kb of KT_ROWS
+ * reduction indices, block ob of KT_COLS output channels), task = kb * nob +
+ * ob; f says where each pixel reads its receptive field, reduction index
+ * k = t*run + c.
  * Each chunk copies its dy into one contiguous panel per channel block, and
  * for each group of DK_GROUP reduction blocks its x into one panel per block:
  * the pixels' own rows lie a power-of-two stride apart, often, which would
@@ -407,7 +411,8 @@ KT_TARGET static int KT(cnncore_dkernel_tasks)(
             int onerun[DK_GROUP];
             for (ptrdiff_t kb = g0; kb < g1; kb++) {
                 const ptrdiff_t *kt = ktap + kb * KT_ROWS, *kl = kcol + kb * KT_ROWS;
-                onerun[kb - g0] = kt[KT_ROWS - 1] == kt[0] && kl[KT_ROWS - 1] - kl[0] == KT_ROWS - 1;
+                onerun[kb - g0] =
+                    kt[KT_ROWS - 1] == kt[0] && kl[KT_ROWS - 1] - kl[0] == KT_ROWS - 1;
             }
             for (ptrdiff_t q = 0; q < n; q++)
                 for (ptrdiff_t kb = g0; kb < g1; kb++) {

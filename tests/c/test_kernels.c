@@ -242,9 +242,8 @@ static void run_case(const Case *c, const int *isas, int nisas)
                         if (p0 >= p1) continue;
                         memcpy(before, y, sizeof(float) * (P + 1) * O);
                         for (size_t i = 0; i < (size_t)nb * K * cols; i++) wbuf[i] = NAN;
-                        no_fail(cnncore_direct_block(isa, f, packing ? kern + o0 : NULL, O,
-                                                     packing ? wbuf
-                                                             : wpack + (size_t)(o0 / cols) * K * cols,
+                        float *wb = packing ? wbuf : wpack + (size_t)(o0 / cols) * K * cols;
+                        no_fail(cnncore_direct_block(isa, f, packing ? kern + o0 : NULL, O, wb,
                                                      c->bias ? bias + o0 : NULL, c->relu,
                                                      stream, y + o0, O, ncols, kc, p0, p1));
                         for (ptrdiff_t p = 0; p <= P; p++)   /* nothing else changed */
@@ -254,8 +253,9 @@ static void run_case(const Case *c, const int *isas, int nisas)
                                     stray++;
                     }
                 }
-                snprintf(what, sizeof what, "forward (%s, %d pixel range%s, %s%s, chunks of %td%s)",
-                         field_names[g], nsplit, nsplit > 1 ? "s" : "",
+                snprintf(what, sizeof what,
+                         "forward (%s, %d pixel range%s, %s%s, chunks of %td%s)", field_names[g],
+                         nsplit, nsplit > 1 ? "s" : "",
                          all ? "all blocks at once" : "block by block",
                          packing ? ", packing as it goes" : "", kc, stream ? ", streamed" : "");
                 check(c, name, what, max_err(y, yref, (size_t)P * O), yscale, stray);
@@ -285,8 +285,9 @@ static void run_case(const Case *c, const int *isas, int nisas)
                 /* split tasks: the second call walks the same pixels, so it gets no db */
                 if (mid < ntasks || pmid < P)
                     no_fail(cnncore_dkernel_tasks(isa, f, dyp, ldy, O, dk,
-                                                  mid < ntasks ? NULL : db, mid < ntasks ? 0 : pmid,
-                                                  P, chunks[ci], mid < ntasks ? mid : 0, ntasks));
+                                                  mid < ntasks ? NULL : db,
+                                                  mid < ntasks ? 0 : pmid, P, chunks[ci],
+                                                  mid < ntasks ? mid : 0, ntasks));
                 snprintf(what, sizeof what, "dkernel (%s, chunk %td, %s)", field_names[g],
                          chunks[ci], splits[split]);
                 long stray = 0;
