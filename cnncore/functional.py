@@ -292,8 +292,7 @@ DK_CHUNK = 128              # pixels per step of its kernel gradient
 SOURCE_BYTES = 16 << 20     # with fewer channels, its zero-padded (or im2col) copy of x:
                             # this much at a time, a few images, not the whole batch
 STREAM_BYTES = 1 << 20      # an output of this size or more is stored past the caches: kept
-                            # there, it would evict the weights and input in use (and the
-                            # next layer reads it from memory anyway)
+                            # there, it would evict the weights and input in use
 SMALL_WEIGHTS_BYTES = 1 << 20   # a kernel up to this size (half an L2): forward tasks make
                             # all the output channels of their pixels, else one block; each
                             # thread makes the kernel gradient of its own pixels
