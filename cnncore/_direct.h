@@ -5,7 +5,7 @@
  *   CNNCORE_AVX2      6 pixels x 16 channels in 12 ymm registers (AVX2 + FMA)
  *   CNNCORE_PORTABLE  4-float vectors with the compiler's baseline instruction
  *                     set: NEON on aarch64 (6 x 16 in 24 of its 32 registers),
- *                     SSE2 on x86-64 (3 x 16: it has 16 registers)
+ *                     SSE2 on x86-64 (2 x 16: 16 registers, no FMA)
  *
  * Callers (cnncore.functional) validate everything first and pick an
  * instance the CPU runs (cnncore_isa_supported); see _ukernel.h for what
