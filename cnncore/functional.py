@@ -297,11 +297,12 @@ SMALL_WEIGHTS_BYTES = 1 << 20   # a kernel up to this size (half an L2): forward
                             # all the output channels of their pixels, else one block; each
                             # thread makes the kernel gradient of its own pixels
 # Its forward's reduction goes in chunks of CHUNK_BYTES of packed weights, one staying
-# in L1 while a tile's pixels pass it; 0: in one chunk, the weights streamed from L2.  AMD's
-# Zen 4 runs its 512-bit FMAs in two halves, which leaves time to stream them: there the
-# AVX-512 forward ran 8-12 % faster unchunked, while on Intel's AVX-512 bigger chunks ran
-# slower (benchmarks/RESULTS.md).
-CHUNK_BYTES = {"avx512": 0 if _conv.cpu_is_amd() else 32 << 10, "avx2": 32 << 10,
+# in L1 while a tile's pixels pass it; 0: in one chunk, the weights streamed from L2.  On
+# AMD's Zen 4 (512-bit FMAs in two halves) streaming kept up: the AVX-512 forward ran
+# 8-12 % faster unchunked, the AVX2 one 1-5 % (SSE2 alike either way), while on Intel's
+# AVX-512 bigger chunks ran slower (benchmarks/RESULTS.md).
+_AMD = _conv.cpu_is_amd()
+CHUNK_BYTES = {"avx512": 0 if _AMD else 32 << 10, "avx2": 0 if _AMD else 32 << 10,
                "portable": 32 << 10}
 # - otherwise im2col + BLAS: up to BIG_GEMM_BYTES of column matrix, one im2col
 #   and one multi-threaded GEMM; above, tiles of about TILE_BYTES of column
