@@ -54,13 +54,11 @@ KT_INLINE void KT(vstore)(float *p, VEC v)
 /* x - 0 is exactly x (-0 too), so the compiler drops the subtraction: a broadcast */
 #define KT_SPLAT(s) ((s) - (VEC){0})
 
-/* Rows r < nrows of a block of `ncols` columns from y (rows of ldy floats) into acc;
- * spare rows read row 0. */
-KT_INLINE void KT(load_block)(VEC acc[KT_ROWS][KT_NV], const float *y, ptrdiff_t ldy,
-                              int nrows, int ncols)
+/* A block of `ncols` columns from the rows y[r] + col into acc (spare rows too). */
+KT_INLINE void KT(load_block)(VEC acc[KT_ROWS][KT_NV], float *const *y, ptrdiff_t col, int ncols)
 {
     KT_UNROLL for (int r = 0; r < KT_ROWS; r++) {
-        const float *in = y + (ptrdiff_t)(r < nrows ? r : 0) * ldy;
+        const float *in = y[r] + col;
         if (ncols == KT_COLS) {
             KT_UNROLL for (int v = 0; v < KT_NV; v++) acc[r][v] = KT(vload)(in + v * KT_VW);
         } else {
@@ -71,14 +69,14 @@ KT_INLINE void KT(load_block)(VEC acc[KT_ROWS][KT_NV], const float *y, ptrdiff_t
     }
 }
 
-/* Rows r < nrows, columns < ncols of acc (+ add, a block of the same shape) into y;
- * with stream, whole aligned rows past the caches. */
-KT_INLINE void KT(store_block)(VEC acc[KT_ROWS][KT_NV], float *y, ptrdiff_t ldy,
+/* Rows r < nrows, columns < ncols of acc (+ add, a block of the same shape) into the
+ * rows y[r] + col; with stream, whole aligned rows past the caches. */
+KT_INLINE void KT(store_block)(VEC acc[KT_ROWS][KT_NV], float *const *y, ptrdiff_t col,
                                int nrows, int ncols, int accumulate, int stream)
 {
     KT_UNROLL for (int r = 0; r < KT_ROWS; r++) {
         if (r >= nrows) break;
-        float *out = y + (ptrdiff_t)r * ldy;
+        float *out = y[r] + col;
         if (stream && !accumulate && ncols == KT_COLS && (uintptr_t)out % sizeof(VEC) == 0) {
             KT_UNROLL for (int v = 0; v < KT_NV; v++) KT_STREAM(out + v * KT_VW, acc[r][v]);
         } else if (ncols == KT_COLS) {
@@ -107,62 +105,61 @@ KT_INLINE void KT(pack_rows)(float *dst, const float *src, ptrdiff_t lds, ptrdif
     }
 }
 
-/* The receptive-field corners in x of output pixels p0..p0+n-1 (flat over N,
- * OH, OW) whose fields lie wholly inside x, into corner[q], and inside[q]
- * saying which do (see cnncore_fields in _direct.h; reach: the furthest tap's
- * row and column from the corner).  Steps (image, row, column) along, as a
- * division per pixel would cost more than a small layer's arithmetic on it. */
-KT_INLINE void KT(field_corners)(const float **corner, unsigned char *inside,
-                                 const cnncore_fields *f, const ptrdiff_t *reach, ptrdiff_t p0,
-                                 ptrdiff_t n)
+/* Where output pixels p0..p0+n-1 (flat over N, OH, OW) read their receptive fields
+ * (see cnncore_fields in _direct.h).  A pixel whose field lies wholly inside x
+ * (reach: the furthest tap's row and column from the corner) gets inside[q] = 1 and
+ * its corner in x, corner[q]; any other (every pixel, with reach NULL) its runs,
+ * tab[q * ntaps + t] the start of tap t's run in x or `zeros` where that run lies
+ * outside x, and (with mask) the taps inside x as bits of mask[q] (taps past 63
+ * counted as inside).  Returns how many are inside.  Steps (image, row, column)
+ * along, as a division per pixel would cost more than a small layer's arithmetic
+ * on it. */
+KT_INLINE int KT(field_tile)(const float **corner, unsigned char *inside, uint64_t *mask,
+                             const float **tab, const cnncore_fields *f, const float *zeros,
+                             const ptrdiff_t *reach, ptrdiff_t p0, ptrdiff_t n)
 {
     ptrdiff_t H = f->H, W = f->W, C = f->C, OH = f->OH, OW = f->OW;
     ptrdiff_t b = p0 / (OH * OW), i = p0 % (OH * OW) / OW, j = p0 % OW;
+    int ninside = 0;
     for (ptrdiff_t q = 0; q < n; q++) {
         ptrdiff_t h0 = i * f->sh - f->pt, w0 = j * f->sw - f->pl;
-        inside[q] = h0 >= 0 && h0 + reach[0] < H && w0 >= 0 && w0 + reach[1] < W;
-        corner[q] = f->x + (inside[q] ? ((b * H + h0) * W + w0) * C : 0);
+        int in = reach && h0 >= 0 && h0 + reach[0] < H && w0 >= 0 && w0 + reach[1] < W;
+        if (reach) inside[q] = in;
+        ninside += in;
+        if (in) {
+            corner[q] = f->x + ((b * H + h0) * W + w0) * C;
+        } else {
+            uint64_t bits = ~(uint64_t)0;
+            for (int t = 0; t < f->ntaps; t++) {
+                ptrdiff_t h = h0 + f->tap[2 * t], w = w0 + f->tap[2 * t + 1];
+                int at = h >= 0 && h < H && w >= 0 && w < W;
+                tab[q * f->ntaps + t] = at ? f->x + ((b * H + h) * W + w) * C : zeros;
+                if (!at && t < 64) bits &= ~((uint64_t)1 << t);
+            }
+            if (mask) mask[q] = bits;
+        }
         if (++j == OW) {
             j = 0;
             if (++i == OH) i = 0, b++;
         }
     }
-}
-
-/* Where output pixels p0..p0+n-1 (flat over N, OH, OW) read their receptive
- * fields (see cnncore_fields in _direct.h): tab[q * ntaps + t] is the start of
- * pixel p0+q's run of tap t in x, or `zeros` where that run lies outside x.
- * Steps (image, row, column) along, as a division per pixel would cost more
- * than a small layer's arithmetic on it. */
-KT_INLINE void KT(field_runs)(const float **tab, const cnncore_fields *f, const float *zeros,
-                              ptrdiff_t p0, ptrdiff_t n)
-{
-    ptrdiff_t b = p0 / (f->OH * f->OW), i = p0 % (f->OH * f->OW) / f->OW, j = p0 % f->OW;
-    for (ptrdiff_t q = 0; q < n; q++, tab += f->ntaps) {
-        ptrdiff_t h0 = i * f->sh - f->pt, w0 = j * f->sw - f->pl;
-        for (int t = 0; t < f->ntaps; t++) {
-            ptrdiff_t h = h0 + f->tap[2 * t], w = w0 + f->tap[2 * t + 1];
-            int inside = h >= 0 && h < f->H && w >= 0 && w < f->W;
-            tab[t] = inside ? f->x + ((b * f->H + h) * f->W + w) * f->C : zeros;
-        }
-        if (++j == f->OW) {
-            j = 0;
-            if (++i == f->OH) i = 0, b++;
-        }
-    }
+    return ninside;
 }
 
 /* One chunk k0..k1-1 (of K) of the reduction for a block of pixels x channels:
- * y[r, 0:ncols] (+)= sum_{k0 <= t*run + c < k1} s(r, t)[c] * w[(t*run + c - k0)*COLS : +COLS]
- * where the run s(r, t) is src[r] + off[t] (src: the rows' corners), or with
- * off NULL, src[r*ntaps + t] (each row's runs, as field_runs makes them);
- * inlined at both kinds of call, each its own loop.
+ * y[r][0:ncols] (+)= sum_{k0 <= t*run + c < k1} s(r, t)[c] * w[(t*run + c - k0)*COLS : +COLS]
+ * where the run s(r, t) is corner[r] + off[t] (the rows' corners), or with corner
+ * NULL, runs[r][t] (each row's runs, as field_tile makes them), skipping the taps
+ * t < 64 missing from `mask`: the rows' fields all have those taps in the padding.
+ * Inlined at both kinds of call, each its own loop.  Rows r >= nrows are spare:
+ * computed (from any field: their caller's block's first again), never stored.
  * The first chunk starts from the bias (when there is one); the last one
  * applies the ReLU (when asked) and, with stream, stores past the caches. */
 KT_INLINE void KT(cnncore_ukernel)(
-    const float *const *src, const ptrdiff_t *off, int ntaps, ptrdiff_t run, ptrdiff_t k0,
-    ptrdiff_t k1, ptrdiff_t K, const float *w, const float *bias, int relu, int stream,
-    float *y, ptrdiff_t ldy, int nrows, int ncols)
+    const float *const *corner, const ptrdiff_t *off, const float *const *const *runs,
+    uint64_t mask, ptrdiff_t run, ptrdiff_t k0, ptrdiff_t k1, ptrdiff_t K, const float *w,
+    const float *bias, int relu, int stream, float *const *y, ptrdiff_t ycol, int nrows,
+    int ncols)
 {
     VEC acc[KT_ROWS][KT_NV], wv[KT_NV];
     if (k0 == 0) {
@@ -179,14 +176,17 @@ KT_INLINE void KT(cnncore_ukernel)(
         KT_UNROLL for (int r = 0; r < KT_ROWS; r++)
             KT_UNROLL for (int v = 0; v < KT_NV; v++) acc[r][v] = b0[v];
     } else {
-        KT(load_block)(acc, y, ldy, nrows, ncols);
+        KT(load_block)(acc, y, ycol, ncols);
     }
     for (ptrdiff_t t = k0 ? k0 / run : 0; t * run < k1; t++) {
         ptrdiff_t c0 = k0 > t * run ? k0 - t * run : 0;
         ptrdiff_t c1 = k1 < (t + 1) * run ? k1 - t * run : run;
+        if (!corner && t < 64 && !(mask >> t & 1)) {
+            w += (c1 - c0) * KT_COLS;
+            continue;
+        }
         const float *s[KT_ROWS];
-        KT_UNROLL for (int r = 0; r < KT_ROWS; r++)
-            s[r] = off ? src[r] + off[t] : src[r * ntaps + t];
+        KT_UNROLL for (int r = 0; r < KT_ROWS; r++) s[r] = corner ? corner[r] + off[t] : runs[r][t];
         for (ptrdiff_t c = c0; c < c1; c++) {
             KT_UNROLL for (int v = 0; v < KT_NV; v++) wv[v] = KT(vload)(w + v * KT_VW);
             w += KT_COLS;
@@ -201,7 +201,7 @@ KT_INLINE void KT(cnncore_ukernel)(
             KT_UNROLL for (int v = 0; v < KT_NV; v++)
                 acc[r][v] = (VEC)((MASK)acc[r][v] & ~(acc[r][v] <= 0));  /* NaN stays */
     }
-    KT(store_block)(acc, y, ldy, nrows, ncols, 0, stream && k1 == K);
+    KT(store_block)(acc, y, ycol, nrows, ncols, 0, stream && k1 == K);
 }
 
 /* Output pixels p0..p1-1 (flat over N, OH, OW) of channels 0..ncols-1, one block
@@ -230,15 +230,26 @@ KT_TARGET static int KT(cnncore_direct_block)(
     ptrdiff_t run = f->run, K = ntaps * run;
     if (p1 <= p0 || K <= 0)
         return 0;
-    /* A tile's blocks of pixels whose fields lie inside x read them through
-     * their corners, a pointer a pixel (a pointer per tap cost the first VGG
-     * layer, 27 reduction values a pixel, 14 %); the other blocks through a run
-     * per tap, those in the padding reading zeros.  Below: the tile's corners
-     * and runs (spare rows' too), which blocks read runs, each tap's offset
-     * from a corner, and the zeros. */
-    const float *corner[PTILE + KT_ROWS];
-    unsigned char inside[PTILE], by_runs[PTILE / KT_ROWS + 1];
-    const float **src = malloc((size_t)(PTILE + KT_ROWS) * ntaps * sizeof *src);
+    /* A tile's pixels go in blocks of KT_ROWS that read alike: blocks of pixels whose
+     * fields lie inside x read them through their corners, a pointer a pixel (a
+     * pointer per tap cost the first VGG layer, 27 reduction values a pixel, 14 %);
+     * the others through a run per tap, and skip the taps that all their pixels have
+     * in the padding (a 3x3 layer of 4x4 pixels has 31 % of its taps there, of
+     * 14x14, 9 %).  So the pixels are grouped by the taps they have inside x (and
+     * whether all are); each group's full blocks go first, then the remainders of
+     * all groups, sorted by those taps, in the last blocks (a block of one corner
+     * pixel would cost as much as six).
+     * Below: the tile's corners, runs, which taps are inside and whether all are;
+     * its pixels in block order (spare rows: the last block's first again) and
+     * there their corners, runs and output rows; each block's taps and way of
+     * reading; each tap's offset from a corner, and the zeros. */
+    const float *corner[PTILE], *cslot[PTILE + KT_ROWS];
+    const float *const *rslot[PTILE + KT_ROWS];
+    float *yslot[PTILE + KT_ROWS];
+    unsigned char inside[PTILE], placed[PTILE], by_runs[PTILE / KT_ROWS + 1];
+    uint64_t mask[PTILE], bmask[PTILE / KT_ROWS + 1];
+    short order[PTILE + KT_ROWS], rest[PTILE];
+    const float **src = malloc((size_t)PTILE * ntaps * sizeof *src);
     ptrdiff_t *off = malloc((size_t)ntaps * sizeof *off), reach[2] = {0, 0};
     float *zeros = calloc((size_t)run, sizeof(float));
     if (!src || !off || !zeros) {
@@ -260,17 +271,52 @@ KT_TARGET static int KT(cnncore_direct_block)(
     if (tile > PTILE) tile = PTILE;
     for (ptrdiff_t tp0 = p0; tp0 < p1; tp0 += tile) {
         ptrdiff_t tp1 = tp0 + tile < p1 ? tp0 + tile : p1;
-        ptrdiff_t n = tp1 - tp0;
-        KT(field_corners)(corner, inside, f, reach, tp0, n);
-        for (ptrdiff_t q = 0; q < n; q += KT_ROWS) {
-            int nrows = n - q < KT_ROWS ? (int)(n - q) : KT_ROWS, all = 1;
-            for (int r = 0; r < nrows; r++) all &= inside[q + r];
-            by_runs[q / KT_ROWS] = !all;
-            if (!all) KT(field_runs)(src + q * ntaps, f, zeros, tp0 + q, nrows);
-            for (int r = nrows; r < KT_ROWS; r++) {   /* spare rows re-read the block's first */
-                corner[q + r] = corner[q];
-                if (!all)
-                    memcpy(src + (q + r) * ntaps, src + q * ntaps, (size_t)ntaps * sizeof *src);
+        int n = (int)(tp1 - tp0), nord = 0, nrest = 0, nblocks = (n + KT_ROWS - 1) / KT_ROWS;
+        if (KT(field_tile)(corner, inside, mask, src, f, zeros, reach, tp0, n) == n) {
+            /* all inside: in order, through corners */
+            nord = n;
+            for (int j = 0; j < nblocks * KT_ROWS; j++) {
+                int q = j < n ? j : (nblocks - 1) * KT_ROWS;
+                cslot[j] = corner[q];
+                yslot[j] = y + (tp0 + q) * ldy;
+            }
+            memset(by_runs, 0, (size_t)nblocks);
+        } else {
+            for (int q = 0; q < n; q++) {
+                placed[q] = 0;
+                if (inside[q]) mask[q] = ~(uint64_t)0;
+            }
+            for (int q = 0; q < n; q++) {
+                if (placed[q]) continue;
+                int g0 = nord;
+                for (int q2 = q; q2 < n; q2++)
+                    if (!placed[q2] && mask[q2] == mask[q] && inside[q2] == inside[q])
+                        placed[q2] = 1, order[nord++] = (short)q2;
+                int g1 = g0 + (nord - g0) / KT_ROWS * KT_ROWS;
+                while (nord > g1) rest[nrest++] = order[--nord];
+            }
+            for (int i = 0, g0 = nord; i < nrest; i++) {     /* the remainders, by their taps */
+                int j = nord++;
+                for (; j > g0 && mask[order[j - 1]] > mask[rest[i]]; j--) order[j] = order[j - 1];
+                order[j] = rest[i];
+            }
+            for (int j = nord; j < nblocks * KT_ROWS; j++) order[j] = order[(nblocks - 1) * KT_ROWS];
+            for (int b = 0; b < nblocks; b++) {
+                by_runs[b] = 0;
+                bmask[b] = 0;
+                for (int j = b * KT_ROWS; j < (b + 1) * KT_ROWS; j++) {
+                    by_runs[b] |= !inside[order[j]];
+                    bmask[b] |= mask[order[j]];
+                }
+            }
+            for (int j = 0; j < nblocks * KT_ROWS; j++) {
+                int q = order[j];
+                const float **runs = src + q * ntaps;
+                if (inside[q] && by_runs[j / KT_ROWS])   /* read by runs with the others */
+                    for (int t = 0; t < ntaps; t++) runs[t] = corner[q] + off[t];
+                cslot[j] = corner[q];
+                rslot[j] = runs;
+                yslot[j] = y + (tp0 + q) * ldy;
             }
         }
         int packing = wsrc && tp0 == p0;      /* the first tile packs the weights */
@@ -293,23 +339,20 @@ KT_TARGET static int KT(cnncore_direct_block)(
                 const float *wnext = unpacked ? wsrc + kn0 * ldw + o0 : wb + kn0 * KT_COLS;
                 ptrdiff_t ldn = unpacked ? ldw : KT_COLS, lines = KT_COLS / 16;
                 ptrdiff_t nnext = nchunks > 1 ? (kn1 - kn0) * lines : 0;
-                ptrdiff_t ncalls = (n + KT_ROWS - 1) / KT_ROWS;
-                ptrdiff_t share = (nnext + ncalls - 1) / ncalls;     /* lines per call */
-                for (ptrdiff_t q = 0; q < n; q += KT_ROWS) {
-                    int nrows = n - q < KT_ROWS ? (int)(n - q) : KT_ROWS;
-                    ptrdiff_t e0 = q / KT_ROWS * share;
-                    ptrdiff_t e1 = e0 + share < nnext ? e0 + share : nnext;
+                ptrdiff_t share = (nnext + nblocks - 1) / nblocks;     /* lines per call */
+                for (int b = 0; b < nblocks; b++) {
+                    ptrdiff_t e0 = b * share, e1 = e0 + share < nnext ? e0 + share : nnext;
                     for (ptrdiff_t e = e0; e < e1; e++)
                         __builtin_prefetch(wnext + e / lines * ldn + e % lines * 16, 0, 2);
-                    const float *bo = bias ? bias + o0 : NULL;
-                    float *yo = y + (tp0 + q) * ldy + o0;
+                    int j = b * KT_ROWS, nrows = nord - j < KT_ROWS ? nord - j : KT_ROWS;
                     const float *wk = wb + k0 * KT_COLS;
-                    if (by_runs[q / KT_ROWS])
-                        KT(cnncore_ukernel)(src + q * ntaps, NULL, ntaps, run, k0, k1, K, wk, bo,
-                                            relu, stream, yo, ldy, nrows, nc);
+                    const float *bo = bias ? bias + o0 : NULL;
+                    if (by_runs[b])
+                        KT(cnncore_ukernel)(NULL, NULL, rslot + j, bmask[b], run, k0, k1, K, wk,
+                                            bo, relu, stream, yslot + j, o0, nrows, nc);
                     else
-                        KT(cnncore_ukernel)(corner + q, off, ntaps, run, k0, k1, K, wk, bo, relu,
-                                            stream, yo, ldy, nrows, nc);
+                        KT(cnncore_ukernel)(cslot + j, off, NULL, 0, run, k0, k1, K, wk, bo,
+                                            relu, stream, yslot + j, o0, nrows, nc);
                 }
             }
         }
@@ -322,23 +365,31 @@ KT_TARGET static int KT(cnncore_direct_block)(
 }
 
 /* Kernel gradient of one block: dk[r, 0:ncols] += sum_q xs[q][r] * dy[q, 0:COLS]
- * for rows r < nrows, over n pixels: xs holds KT_ROWS floats per pixel and dy
- * KT_COLS (both packed by the caller, so the loop streams through them);
- * dk has rows of ldk floats. */
-KT_TARGET static void KT(cnncore_ukernel_dk)(const float *xs, const float *dy, ptrdiff_t n,
-                                             float *dk, ptrdiff_t ldk, int nrows, int ncols)
+ * for rows r < nrows, over the pixels q of nspans spans span[2i] <= q < span[2i+1]
+ * (the others add nothing): xs holds KT_ROWS floats per pixel and dy KT_COLS
+ * (both packed by the caller, so the loop streams through them); dk has rows of
+ * ldk floats. */
+KT_TARGET static void KT(cnncore_ukernel_dk)(const float *xs, const float *dy, const int *span,
+                                             ptrdiff_t nspans, float *dk, ptrdiff_t ldk,
+                                             int nrows, int ncols)
 {
     VEC acc[KT_ROWS][KT_NV], dv[KT_NV];
     KT_UNROLL for (int r = 0; r < KT_ROWS; r++)
         KT_UNROLL for (int v = 0; v < KT_NV; v++) acc[r][v] = (VEC){0};
-    for (ptrdiff_t q = 0; q < n; q++, xs += KT_ROWS, dy += KT_COLS) {
-        KT_UNROLL for (int v = 0; v < KT_NV; v++) dv[v] = KT(vload)(dy + v * KT_VW);
-        KT_UNROLL for (int r = 0; r < KT_ROWS; r++) {
-            VEC b = KT_SPLAT(xs[r]);
-            KT_UNROLL for (int v = 0; v < KT_NV; v++) acc[r][v] += b * dv[v];
+    for (ptrdiff_t i = 0; i < nspans; i++) {
+        const float *x = xs + (ptrdiff_t)span[2 * i] * KT_ROWS;
+        const float *d = dy + (ptrdiff_t)span[2 * i] * KT_COLS;
+        for (ptrdiff_t q = span[2 * i]; q < span[2 * i + 1]; q++, x += KT_ROWS, d += KT_COLS) {
+            KT_UNROLL for (int v = 0; v < KT_NV; v++) dv[v] = KT(vload)(d + v * KT_VW);
+            KT_UNROLL for (int r = 0; r < KT_ROWS; r++) {
+                VEC b = KT_SPLAT(x[r]);
+                KT_UNROLL for (int v = 0; v < KT_NV; v++) acc[r][v] += b * dv[v];
+            }
         }
     }
-    KT(store_block)(acc, dk, ldk, nrows, ncols, 1, 0);
+    float *rows[KT_ROWS];
+    KT_UNROLL for (int r = 0; r < KT_ROWS; r++) rows[r] = dk + r * ldk;
+    KT(store_block)(acc, rows, 0, nrows, ncols, 1, 0);
 }
 
 /* Tasks task0..task1-1 of the kernel gradient dk (K, O) += col(x).T @ dy, K =
@@ -351,7 +402,8 @@ KT_TARGET static void KT(cnncore_ukernel_dk)(const float *xs, const float *dy, p
  * for each group of DK_GROUP reduction blocks its x into one panel per block:
  * the pixels' own rows lie a power-of-two stride apart, often, which would
  * crowd a few sets of the L1 cache.  A group's tasks go channel block by
- * channel block, so that block's dy panel stays in L1.
+ * channel block, so that block's dy panel stays in L1.  A block of one tap
+ * passes over the pixels with that tap in the padding (zeros, nothing to add).
  * dy has rows of ldy >= O floats, a multiple of KT_COLS.  With db (O doubles,
  * else NULL), the bias gradient db[o] += sum_p dy[p, o] too, while each chunk
  * copies dy anyway: float sums of a chunk's rows, added up in double.  Returns
@@ -375,12 +427,22 @@ KT_TARGET static int KT(cnncore_dkernel_tasks)(
     float *zeros = calloc((size_t)run, sizeof(float));
     float *dpanel = malloc((size_t)(chunk * nob * KT_COLS) * sizeof(float));
     float *xpanel = malloc((size_t)(chunk * DK_GROUP * KT_ROWS) * sizeof(float));
-    if (!ktap || !px || !zeros || !dpanel || !xpanel) {
+    /* the spans of the chunk's pixels with each tap t < 64 inside x (its padding
+     * adds nothing to dk: the other pixels are skipped), and (list nlists) one span
+     * of them all */
+    int nlists = ntaps < 64 ? ntaps : 64;
+    uint64_t *pmask = malloc((size_t)chunk * sizeof *pmask);
+    int *spans = malloc((size_t)(chunk * 2 * (nlists + 1)) * sizeof *spans);
+    ptrdiff_t *nspans = malloc((size_t)(nlists + 1) * sizeof *nspans);
+    if (!ktap || !px || !zeros || !dpanel || !xpanel || !pmask || !spans || !nspans) {
         free(ktap);
         free(px);
         free(zeros);
         free(dpanel);
         free(xpanel);
+        free(pmask);
+        free(spans);
+        free(nspans);
         return -1;
     }
     for (ptrdiff_t k = 0; k < K + KT_ROWS; k++) {
@@ -389,7 +451,22 @@ KT_TARGET static int KT(cnncore_dkernel_tasks)(
     }
     for (ptrdiff_t p0 = pbeg; p0 < pend; p0 += chunk) {
         ptrdiff_t n = p0 + chunk < pend ? chunk : pend - p0;
-        KT(field_runs)(px, f, zeros, p0, n);
+        KT(field_tile)(NULL, NULL, pmask, px, f, zeros, NULL, p0, n);
+        uint64_t every = ~(uint64_t)0;           /* the taps every pixel has inside */
+        for (ptrdiff_t q = 0; q < n; q++) every &= pmask[q];
+        for (int l = 0; l <= nlists; l++) {
+            int *sp = spans + l * chunk * 2, ns = 0;
+            for (ptrdiff_t q = 0; q < n; q++) {
+                if (l < nlists && !(pmask[q] >> l & 1)) continue;
+                if (ns && sp[2 * ns - 1] == q) sp[2 * ns - 1]++;
+                else sp[2 * ns] = (int)q, sp[2 * ns + 1] = (int)q + 1, ns++;
+                if (l == nlists || every >> l & 1) {   /* then one span of them all */
+                    sp[1] = (int)n;
+                    break;
+                }
+            }
+            nspans[l] = ns;
+        }
         for (ptrdiff_t ob = 0; ob < nob; ob++) {
             VEC sum[KT_NV] = {0};                /* the chunk's share of db */
             for (ptrdiff_t q = 0; q < n; q++) {
@@ -407,12 +484,14 @@ KT_TARGET static int KT(cnncore_dkernel_tasks)(
         }
         for (ptrdiff_t g0 = kbeg; g0 < kend; g0 += DK_GROUP) {
             ptrdiff_t g1 = g0 + DK_GROUP < kend ? g0 + DK_GROUP : kend;
-            /* a block within one tap's run (spare rows excepted) is contiguous */
-            int onerun[DK_GROUP];
+            /* a block within one tap's run (spare rows excepted) is contiguous, and
+             * needs only the pixels with that tap inside x: its list of spans */
+            int onerun[DK_GROUP], list[DK_GROUP];
             for (ptrdiff_t kb = g0; kb < g1; kb++) {
                 const ptrdiff_t *kt = ktap + kb * KT_ROWS, *kl = kcol + kb * KT_ROWS;
                 onerun[kb - g0] =
                     kt[KT_ROWS - 1] == kt[0] && kl[KT_ROWS - 1] - kl[0] == KT_ROWS - 1;
+                list[kb - g0] = onerun[kb - g0] && kt[0] < nlists ? (int)kt[0] : nlists;
             }
             for (ptrdiff_t q = 0; q < n; q++)
                 for (ptrdiff_t kb = g0; kb < g1; kb++) {
@@ -430,7 +509,9 @@ KT_TARGET static int KT(cnncore_dkernel_tasks)(
                     if (task < task0 || task >= task1)
                         continue;
                     KT(cnncore_ukernel_dk)(xpanel + (kb - g0) * chunk * KT_ROWS,
-                                           dpanel + ob * chunk * KT_COLS, n, dk + k0 * O + o0, O,
+                                           dpanel + ob * chunk * KT_COLS,
+                                           spans + list[kb - g0] * chunk * 2,
+                                           nspans[list[kb - g0]], dk + k0 * O + o0, O,
                                            K - k0 < KT_ROWS ? (int)(K - k0) : KT_ROWS,
                                            O - o0 < KT_COLS ? (int)(O - o0) : KT_COLS);
                 }
@@ -441,6 +522,9 @@ KT_TARGET static int KT(cnncore_dkernel_tasks)(
     free(zeros);
     free(dpanel);
     free(xpanel);
+    free(pmask);
+    free(spans);
+    free(nspans);
     return 0;
 }
 

@@ -63,6 +63,11 @@ CASES = [
     (3, 7, 9, 5, 3, 3, 24, 1, (1, 2), "same"),
     (1, 3, 4, 16, 3, 3, 64, 1, 1, 3),       # runs wholly in the padding: zeros, never read
     (1, 5, 4, 12, 2, 3, 20, 1, 1, ((0, 3), (0, 0))),    # kernel rows on x, rows below it
+    # every pixel at a border, in blocks by the taps they have inside (and the blocks
+    # of the groups' remainders, mixed); 72 taps, past the 64 whose padding is skipped
+    (5, 3, 4, 16, 3, 3, 24, 1, 1, "same"),
+    (1, 10, 11, 16, 9, 8, 20, 1, 1, "same"),
+    (4, 5, 5, 16, 3, 3, 70, 2, 1, ((1, 2), (2, 1))),
 ]
 
 
