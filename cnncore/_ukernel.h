@@ -392,6 +392,28 @@ KT_TARGET static void KT(cnncore_ukernel_dk)(const float *xs, const float *dy, c
     KT(store_block)(acc, rows, 0, nrows, ncols, 1, 0);
 }
 
+/* The x panels of reduction blocks g0..g1-1 for pixels 0..n-1 of a chunk: pixel q's
+ * values of block kb at xpanel[((kb - g0) * chunk + q) * KT_ROWS], from its runs
+ * px[q * ntaps + t] (reduction index k = ktap[k] * run + kcol[k]; onerun: the block
+ * lies within one run).  A function of its own: inlined, its loop lost registers to
+ * the loops around it. */
+__attribute__((noinline)) KT_TARGET static void KT(pack_fields)(
+    float *xpanel, const float *const *px, int ntaps, const ptrdiff_t *ktap,
+    const ptrdiff_t *kcol, const int *onerun, ptrdiff_t g0, ptrdiff_t g1, ptrdiff_t n,
+    ptrdiff_t chunk)
+{
+    for (ptrdiff_t q = 0; q < n; q++)
+        for (ptrdiff_t kb = g0; kb < g1; kb++) {
+            const ptrdiff_t *kt = ktap + kb * KT_ROWS, *kl = kcol + kb * KT_ROWS;
+            const float *const *runs = px + q * ntaps;
+            float *to = xpanel + ((kb - g0) * chunk + q) * KT_ROWS;
+            if (onerun[kb - g0])
+                memcpy(to, runs[kt[0]] + kl[0], KT_ROWS * sizeof(float));
+            else
+                for (int r = 0; r < KT_ROWS; r++) to[r] = runs[kt[r]][kl[r]];
+        }
+}
+
 /* Tasks task0..task1-1 of the kernel gradient dk (K, O) += col(x).T @ dy, K =
  * ntaps * run, over pixels pbeg..pend-1, chunk after chunk (a chunk of x and dy
  * stays in cache while every task uses it).  A task is (block kb of KT_ROWS
@@ -493,16 +515,7 @@ KT_TARGET static int KT(cnncore_dkernel_tasks)(
                     kt[KT_ROWS - 1] == kt[0] && kl[KT_ROWS - 1] - kl[0] == KT_ROWS - 1;
                 list[kb - g0] = onerun[kb - g0] && kt[0] < nlists ? (int)kt[0] : nlists;
             }
-            for (ptrdiff_t q = 0; q < n; q++)
-                for (ptrdiff_t kb = g0; kb < g1; kb++) {
-                    const ptrdiff_t *kt = ktap + kb * KT_ROWS, *kl = kcol + kb * KT_ROWS;
-                    const float *const *runs = px + q * ntaps;
-                    float *to = xpanel + ((kb - g0) * chunk + q) * KT_ROWS;
-                    if (onerun[kb - g0])
-                        memcpy(to, runs[kt[0]] + kl[0], KT_ROWS * sizeof(float));
-                    else
-                        for (int r = 0; r < KT_ROWS; r++) to[r] = runs[kt[r]][kl[r]];
-                }
+            KT(pack_fields)(xpanel, px, ntaps, ktap, kcol, onerun, g0, g1, n, chunk);
             for (ptrdiff_t ob = 0; ob < nob; ob++)
                 for (ptrdiff_t kb = g0; kb < g1; kb++) {
                     ptrdiff_t task = kb * nob + ob, k0 = kb * KT_ROWS, o0 = ob * KT_COLS;
