@@ -314,7 +314,7 @@ KT_TARGET static int KT(cnncore_direct_block)(
                 const float **runs = src + q * ntaps;
                 if (inside[q] && by_runs[j / KT_ROWS])   /* read by runs with the others */
                     for (int t = 0; t < ntaps; t++) runs[t] = corner[q] + off[t];
-                cslot[j] = corner[q];
+                cslot[j] = inside[q] ? corner[q] : NULL;
                 rslot[j] = runs;
                 yslot[j] = y + (tp0 + q) * ldy;
             }
