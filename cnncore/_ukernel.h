@@ -273,7 +273,8 @@ KT_TARGET static int KT(cnncore_direct_block)(
         ptrdiff_t tp1 = tp0 + tile < p1 ? tp0 + tile : p1;
         int n = (int)(tp1 - tp0), nord = 0, nrest = 0, nblocks = (n + KT_ROWS - 1) / KT_ROWS;
         if (KT(field_tile)(corner, inside, mask, src, f, zeros, reach, tp0, n) == n) {
-            /* all inside: in order, through corners */
+            /* all inside: in order, through corners (the grouping's general loops,
+             * run for these tiles too, cost the first VGG layer's forward 6 %) */
             nord = n;
             for (int j = 0; j < nblocks * KT_ROWS; j++) {
                 int q = j < n ? j : (nblocks - 1) * KT_ROWS;
